@@ -1,0 +1,78 @@
+//! `vae`: train, evaluate, draw grids from and serve the browser VAE.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod datasets;
+mod eval;
+mod grid;
+mod serve;
+mod train;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Errors end the command with one line on stderr.
+pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(name = "vae", version, about = "A variational autoencoder on candle: train, evaluate, draw, serve")]
+struct Cli {
+    /// Worker threads for matrix products (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DatasetName {
+    Mnist,
+    Fashion,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a VAE and write its weights as PyTorch-compatible .safetensors.
+    Train(train::TrainArgs),
+    /// Test-set negative ELBO (and optionally the IWAE bound) of a weights file.
+    Eval(eval::EvalArgs),
+    /// Decode an N×N grid over the 2-D latent plane into a PNG.
+    Grid(grid::GridArgs),
+    /// Serve the app on 127.0.0.1.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    if let Some(threads) = cli.threads {
+        // candle's CPU kernels read rayon's variable when they size their thread pools.
+        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+    }
+    let result = match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Grid(args) => grid::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.to_string().trim().replace('\n', ": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read_file(path: &PathBuf) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
+}

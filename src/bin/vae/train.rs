@@ -1,0 +1,174 @@
+//! `vae train`: trains on the full training set with a progress bar, reports the test-set
+//! negative ELBO after every epoch and writes PyTorch-compatible weights with metadata.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use candle_core::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use vae::data::Dataset;
+use vae::rng::Rng;
+use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
+use vae::{weights, VaeConfig};
+
+use crate::datasets::Split;
+use crate::{CliResult, DatasetName};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Schedule {
+    /// The learning rate stays at --lr.
+    Constant,
+    /// Cosine decay from --lr to 1% of it over the run.
+    Cosine,
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value = "mnist")]
+    dataset: DatasetName,
+    /// Latent size L.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    latent: u16,
+    /// Hidden width H.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u16).range(1..=8192))]
+    hidden: u16,
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=60000))]
+    batch: u32,
+    /// Learning rate (AdamW, no weight decay: PyTorch's Adam).
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, value_enum, default_value = "constant")]
+    schedule: Schedule,
+    /// Weight of the KL term.
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Hold out the last N training images and keep the epoch with the best held-out loss.
+    #[arg(long, default_value_t = 0)]
+    holdout: usize,
+    /// Train on only the first N training images.
+    #[arg(long)]
+    subset: Option<usize>,
+    /// Where to write the .safetensors weights.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: TrainArgs) -> CliResult {
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        return Err(format!("--lr must be a positive number, got {}", args.lr).into());
+    }
+    if !(args.beta.is_finite() && args.beta >= 0.0) {
+        return Err(format!("--beta must be a non-negative number, got {}", args.beta).into());
+    }
+    let device = Device::Cpu;
+    let full = args.dataset.load(Split::Train)?;
+    let full = full.take(args.subset.unwrap_or(full.len()));
+    if args.holdout >= full.len() {
+        return Err(format!("--holdout {} leaves no training images out of {}", args.holdout, full.len()).into());
+    }
+    let (train, holdout) = split_holdout(&full, args.holdout)?;
+    let test = args.dataset.load(Split::Test)?;
+    let config = TrainConfig {
+        vae: VaeConfig::new(args.latent as usize, args.hidden as usize),
+        beta: args.beta,
+        learning_rate: args.lr,
+        batch_size: args.batch as usize,
+        seed: args.seed,
+    };
+    let mut trainer = Trainer::new(config, &device)?;
+    let steps_per_epoch = train.len().div_ceil(config.batch_size);
+    let total_steps = (steps_per_epoch * args.epochs) as u64;
+    let bar = ProgressBar::new(total_steps).with_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "),
+    );
+    println!(
+        "training 784-{}-{} on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
+        config.vae.hidden, config.vae.latent, train.len(), args.dataset.label(), holdout.len(),
+        args.epochs, config.batch_size, args.lr, args.schedule, args.beta
+    );
+    let mut eval_rng = Rng::new(args.seed ^ 0x5eed);
+    let mut best: Option<(f64, usize, Vec<u8>, ElboStats)> = None;
+    let started = Instant::now();
+    let mut samples = 0usize;
+    for epoch in 1..=args.epochs {
+        bar.set_prefix(format!("epoch {epoch}/{}", args.epochs));
+        let (mut sum, mut seen) = (0f64, 0usize);
+        while trainer.epoch() < epoch {
+            let progress = trainer.steps() as f64 / total_steps.max(1) as f64;
+            trainer.set_learning_rate(learning_rate(args.schedule, args.lr, progress));
+            let stats = trainer.train_step(&train)?;
+            sum += stats.neg_elbo * stats.n as f64;
+            seen += stats.n;
+            samples += stats.n;
+            bar.inc(1);
+            let rate = samples as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("loss {:.2}  {rate:.0} samples/s", sum / seen as f64));
+        }
+        let test_stats = evaluate(trainer.vae(), &test, &mut eval_rng)?;
+        let selection = if holdout.is_empty() { test_stats } else { evaluate(trainer.vae(), &holdout, &mut eval_rng)? };
+        bar.suspend(|| println!(
+            "epoch {epoch:>3}: train {:.2}  {}test negative ELBO {:.2} (recon {:.2}, KL {:.2})  lr {:.2e}",
+            sum / seen.max(1) as f64,
+            if holdout.is_empty() { String::new() } else { format!("held-out {:.2}  ", selection.neg_elbo) },
+            test_stats.neg_elbo, test_stats.recon, test_stats.kl, trainer.learning_rate()
+        ));
+        let improved = holdout.is_empty() || best.as_ref().is_none_or(|b| selection.neg_elbo < b.0);
+        if improved {
+            let meta = metadata(&args, &config, epoch, &test_stats);
+            best = Some((selection.neg_elbo, epoch, weights::save_vae(trainer.vae(), &meta)?, test_stats));
+        }
+    }
+    bar.finish_and_clear();
+    let Some((_, epoch, bytes, stats)) = best else {
+        return Err("--epochs must be at least 1".into());
+    };
+    std::fs::write(&args.out, bytes).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    println!(
+        "wrote {} (epoch {epoch}): test negative ELBO {:.2} nats/image (recon {:.2}, KL {:.2}); {:.0} samples/s",
+        args.out.display(), stats.neg_elbo, stats.recon, stats.kl,
+        samples as f64 / started.elapsed().as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
+fn learning_rate(schedule: Schedule, lr: f64, progress: f64) -> f64 {
+    match schedule {
+        Schedule::Constant => lr,
+        Schedule::Cosine => lr * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())),
+    }
+}
+
+/// The first `len − n` images for training and the last `n` held out.
+fn split_holdout(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
+    let cut = data.len() - n;
+    let part = |range: std::ops::Range<usize>| {
+        let pixels = range.clone().flat_map(|i| data.image(i).iter().copied()).collect();
+        Dataset::from_pixels(pixels, data.labels()[range].to_vec())
+    };
+    Ok((part(0..cut)?, part(cut..data.len())?))
+}
+
+fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats) -> weights::Metadata {
+    [
+        ("format", "pytorch state_dict of the seed's VAE".to_string()),
+        ("dataset", args.dataset.label().to_string()),
+        ("latent", config.vae.latent.to_string()),
+        ("hidden", config.vae.hidden.to_string()),
+        ("beta", config.beta.to_string()),
+        ("epochs", epoch.to_string()),
+        ("batch", config.batch_size.to_string()),
+        ("lr", config.learning_rate.to_string()),
+        ("schedule", format!("{:?}", args.schedule).to_lowercase()),
+        ("seed", config.seed.to_string()),
+        ("test_neg_elbo", format!("{:.4}", test.neg_elbo)),
+        ("test_recon", format!("{:.4}", test.recon)),
+        ("test_kl", format!("{:.4}", test.kl)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

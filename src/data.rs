@@ -1,0 +1,152 @@
+//! MNIST-format data: the IDX file reader (raw or gzip) and an in-memory dataset that yields
+//! minibatches.
+//!
+//! The reader validates before it allocates: magic number, element type (unsigned byte), number
+//! of dimensions, a bound on the element count and the exact file length. Pixels stay `u8` in
+//! memory (47 MB for MNIST's training set) and are scaled to [0, 1] per batch.
+
+use std::io::Read;
+
+use candle_core::{bail, Device, Result, Tensor};
+
+use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
+
+/// Upper bound on the number of elements an IDX file may declare (and on a decompressed gzip
+/// file's size): 256 Mi, five times MNIST's training images.
+pub const MAX_IDX_ELEMENTS: usize = 256 << 20;
+
+/// A parsed IDX file of unsigned bytes.
+#[derive(Debug)]
+pub struct Idx {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Parses an IDX file of unsigned bytes, decompressing it first if it is gzip.
+pub fn parse_idx(bytes: &[u8]) -> Result<Idx> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        let limit = (MAX_IDX_ELEMENTS + 64) as u64;
+        flate2::read::GzDecoder::new(bytes)
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| candle_core::Error::Msg(format!("bad gzip data: {e}")))?;
+        if out.len() as u64 > limit {
+            bail!("gzip data decompresses to more than {limit} bytes");
+        }
+        return parse_raw_idx(&out);
+    }
+    parse_raw_idx(bytes)
+}
+
+fn parse_raw_idx(bytes: &[u8]) -> Result<Idx> {
+    if bytes.len() < 4 {
+        bail!("IDX file too short ({} bytes) for its 4-byte magic number", bytes.len());
+    }
+    if bytes[0] != 0 || bytes[1] != 0 {
+        bail!("not an IDX file: magic number starts {:02x} {:02x}, expected 00 00", bytes[0], bytes[1]);
+    }
+    if bytes[2] != 0x08 {
+        bail!("IDX element type 0x{:02x} is not unsigned byte (0x08)", bytes[2]);
+    }
+    let ndim = bytes[3] as usize;
+    if ndim == 0 || ndim > 4 {
+        bail!("IDX file declares {ndim} dimensions; expected 1 to 4");
+    }
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        bail!("IDX file truncated in its header ({} of {header} bytes)", bytes.len());
+    }
+    let dims: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    let count = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_IDX_ELEMENTS);
+    let Some(count) = count else {
+        bail!("IDX dimensions {dims:?} exceed the bound of {MAX_IDX_ELEMENTS} elements");
+    };
+    let body = bytes.len() - header;
+    if body != count {
+        bail!("IDX file has {body} data bytes but its dimensions {dims:?} need {count}");
+    }
+    Ok(Idx { dims, data: bytes[header..].to_vec() })
+}
+
+/// Images with their labels, pixels as `u8`.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Builds a dataset from the bytes of an images IDX file ([N, 28, 28]) and a labels IDX file
+    /// ([N]), raw or gzip.
+    pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Self> {
+        let images = parse_idx(images).map_err(|e| candle_core::Error::Msg(format!("images file: {e}")))?;
+        let labels = parse_idx(labels).map_err(|e| candle_core::Error::Msg(format!("labels file: {e}")))?;
+        if images.dims.len() != 3 || images.dims[1..] != [IMAGE_SIDE, IMAGE_SIDE] {
+            bail!("images file has dimensions {:?}, expected [N, 28, 28]", images.dims);
+        }
+        if labels.dims.len() != 1 {
+            bail!("labels file has dimensions {:?}, expected [N]", labels.dims);
+        }
+        if images.dims[0] != labels.dims[0] {
+            bail!("{} images but {} labels", images.dims[0], labels.dims[0]);
+        }
+        Self::from_pixels(images.data, labels.data)
+    }
+
+    /// A dataset from `pixels` (N·784 bytes) and `labels` (N bytes).
+    pub fn from_pixels(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
+        if pixels.len() != labels.len() * IMAGE_PIXELS {
+            bail!("{} pixel bytes do not make {} images of 784 pixels", pixels.len(), labels.len());
+        }
+        Ok(Self { pixels, labels })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The 784 pixel bytes of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    }
+
+    /// The first `n` images (all if fewer).
+    pub fn take(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Self { pixels: self.pixels[..n * IMAGE_PIXELS].to_vec(), labels: self.labels[..n].to_vec() }
+    }
+
+    /// Images at `indices` scaled to [0, 1]: [indices.len(), 784], `f32`.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
+        let mut values = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
+        for &i in indices {
+            if i >= self.len() {
+                bail!("image index {i} out of range for {} images", self.len());
+            }
+            values.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
+        }
+        Tensor::from_vec(values, (indices.len(), IMAGE_PIXELS), device)
+    }
+
+    /// Images `start..start+len` (clipped to the dataset), as [`Self::batch`].
+    pub fn range(&self, start: usize, len: usize, device: &Device) -> Result<Tensor> {
+        let end = (start + len).min(self.len());
+        let indices: Vec<usize> = (start.min(end)..end).collect();
+        self.batch(&indices, device)
+    }
+}

@@ -1,0 +1,74 @@
+//! Latent grids: the N×N decoded images across a 2-D slice of latent space (Kingma & Welling,
+//! figure 4).
+
+use candle_core::{Result, Tensor};
+
+use crate::model::{Vae, IMAGE_PIXELS};
+
+/// Φ⁻¹(p), the standard normal quantile function (Acklam's rational approximation, relative
+/// error below 1.2e-9), for p in (0, 1).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
+    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The N latent coordinates at the Gaussian quantiles Φ⁻¹((i + ½)/N), i = 0..N, ascending.
+pub fn quantile_axis(n: usize) -> Vec<f32> {
+    (0..n).map(|i| normal_quantile((i as f64 + 0.5) / n as f64) as f32).collect()
+}
+
+/// Latents of an N×N grid, row-major [N·N, L]: column c sets dimension `dims.0` to `xs[c]`, row r
+/// sets `dims.1` to `ys[N−1−r]` (up is positive, as on a plot); the other dimensions are `base`.
+pub fn grid_latents(xs: &[f32], ys: &[f32], dims: (usize, usize), base: &[f32]) -> Vec<f32> {
+    let l = base.len();
+    let mut z = Vec::with_capacity(xs.len() * ys.len() * l);
+    for &y in ys.iter().rev() {
+        for &x in xs {
+            let start = z.len();
+            z.extend_from_slice(base);
+            z[start + dims.0] = x;
+            z[start + dims.1] = y;
+        }
+    }
+    z
+}
+
+/// Decodes latents `z` (row-major, B·L values) into B images: B·784 intensities in [0, 1].
+pub fn decode_flat(vae: &Vae, z: &[f32]) -> Result<Vec<f32>> {
+    let l = vae.config().latent;
+    if l == 0 || z.len() % l != 0 {
+        candle_core::bail!("{} latent values are not a whole number of {l}-dimensional points", z.len());
+    }
+    let z = Tensor::from_slice(z, (z.len() / l, l), vae.device())?;
+    vae.decode(&z)?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// Tiles B = N·N images (B·784 intensities) into one (28N)×(28N) greyscale image, row-major bytes.
+pub fn tile_images(images: &[f32], n: usize) -> Vec<u8> {
+    let side = 28 * n;
+    let mut out = vec![0u8; side * side];
+    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(n * n) {
+        let (gr, gc) = (k / n, k % n);
+        for (p, &v) in img.iter().enumerate() {
+            let (r, c) = (p / 28, p % 28);
+            out[(gr * 28 + r) * side + gc * 28 + c] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        }
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! The VAE of the seed's PyTorch module:
+//! encoder `Linear(784,H)-ReLU-Linear(H,2L)` → (mu, log_var), z = mu + ε·exp(log_var/2),
+//! decoder `Linear(L,H)-ReLU-Linear(H,784)-Sigmoid`.
+//!
+//! Parameter names are those of the PyTorch `state_dict` (`encoder.0.weight`, …), so the same
+//! [`candle_nn::VarBuilder`] path loads shipped weights and creates trainable ones.
+
+use candle_core::{Device, Module, Result, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+
+use crate::rng::Rng;
+
+/// Side of an MNIST image in pixels.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels per image: the model's input and output width.
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+
+/// Sizes of a VAE: latent dimension L and hidden width H.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VaeConfig {
+    pub latent: usize,
+    pub hidden: usize,
+}
+
+impl VaeConfig {
+    /// The seed's module with latent size L: 784-512-L.
+    pub fn new(latent: usize, hidden: usize) -> Self {
+        Self { latent, hidden }
+    }
+
+    /// `(name, shape)` of every parameter, in `state_dict` order.
+    pub fn parameter_shapes(&self) -> [(&'static str, Vec<usize>); 8] {
+        let (l, h, p) = (self.latent, self.hidden, IMAGE_PIXELS);
+        [
+            ("encoder.0.weight", vec![h, p]),
+            ("encoder.0.bias", vec![h]),
+            ("encoder.2.weight", vec![2 * l, h]),
+            ("encoder.2.bias", vec![2 * l]),
+            ("decoder.0.weight", vec![h, l]),
+            ("decoder.0.bias", vec![h]),
+            ("decoder.2.weight", vec![p, h]),
+            ("decoder.2.bias", vec![p]),
+        ]
+    }
+
+    /// Number of scalar parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.parameter_shapes()
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum()
+    }
+}
+
+/// The variational autoencoder.
+#[derive(Clone, Debug)]
+pub struct Vae {
+    encoder_0: Linear,
+    encoder_2: Linear,
+    decoder_0: Linear,
+    decoder_2: Linear,
+    config: VaeConfig,
+}
+
+impl Vae {
+    /// Builds the model from `vb`, which names parameters as PyTorch does.
+    pub fn new(vb: VarBuilder, config: VaeConfig) -> Result<Self> {
+        let (l, h, p) = (config.latent, config.hidden, IMAGE_PIXELS);
+        let enc = vb.pp("encoder");
+        let dec = vb.pp("decoder");
+        Ok(Self {
+            encoder_0: candle_nn::linear(p, h, enc.pp("0"))?,
+            encoder_2: candle_nn::linear(h, 2 * l, enc.pp("2"))?,
+            decoder_0: candle_nn::linear(l, h, dec.pp("0"))?,
+            decoder_2: candle_nn::linear(h, p, dec.pp("2"))?,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> VaeConfig {
+        self.config
+    }
+
+    pub fn device(&self) -> &Device {
+        self.decoder_2.weight().device()
+    }
+
+    /// Encodes images `x` [B, 784] into the posterior's `(mu, log_var)`, each [B, L].
+    pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let h = self.encoder_0.forward(x)?.relu()?;
+        let stats = self.encoder_2.forward(&h)?;
+        let l = self.config.latent;
+        Ok((stats.narrow(D::Minus1, 0, l)?, stats.narrow(D::Minus1, l, l)?))
+    }
+
+    /// The reparameterisation z = mu + ε·exp(log_var/2) with ε ~ N(0, I) drawn from `rng`; all [B, L].
+    pub fn reparameterize(&self, mu: &Tensor, log_var: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+        let eps = rng.normal(mu.shape(), mu.device())?;
+        mu + eps * (log_var * 0.5)?.exp()?
+    }
+
+    /// Decoder logits for latents `z` [B, L]: [B, 784]. `sigmoid` of these is the Bernoulli mean.
+    pub fn decode_logits(&self, z: &Tensor) -> Result<Tensor> {
+        let h = self.decoder_0.forward(z)?.relu()?;
+        self.decoder_2.forward(&h)
+    }
+
+    /// Decodes latents `z` [B, L] into pixel intensities in [0, 1]: [B, 784].
+    pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::sigmoid(&self.decode_logits(z)?)
+    }
+
+    /// Every parameter with its PyTorch name, in `state_dict` order.
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::with_capacity(8);
+        for (prefix, layer) in [
+            ("encoder.0", &self.encoder_0),
+            ("encoder.2", &self.encoder_2),
+            ("decoder.0", &self.decoder_0),
+            ("decoder.2", &self.decoder_2),
+        ] {
+            out.push((format!("{prefix}.weight"), layer.weight().clone()));
+            if let Some(b) = layer.bias() {
+                out.push((format!("{prefix}.bias"), b.clone()));
+            }
+        }
+        out
+    }
+}

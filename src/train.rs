@@ -1,0 +1,172 @@
+//! Training with AdamW on the (β-weighted) negative ELBO, seeded shuffling, and held-out
+//! evaluation.
+
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+
+use crate::data::Dataset;
+use crate::loss::{iwae_nll, negative_elbo};
+use crate::model::{Vae, VaeConfig};
+use crate::rng::Rng;
+use crate::weights;
+
+/// Hyper-parameters of a training run.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainConfig {
+    pub vae: VaeConfig,
+    /// Weight of the KL term (1 gives the ELBO; β-VAE otherwise).
+    pub beta: f64,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    pub seed: u64,
+}
+
+/// Means per image over a batch or a dataset, in nats.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ElboStats {
+    /// Negative ELBO: `recon + kl` (β = 1, whatever β training uses).
+    pub neg_elbo: f64,
+    pub recon: f64,
+    pub kl: f64,
+    /// Number of images averaged.
+    pub n: usize,
+}
+
+/// Owns the trainable parameters, the optimiser and the RNG; steps through shuffled epochs.
+pub struct Trainer {
+    varmap: VarMap,
+    vae: Vae,
+    optimizer: AdamW,
+    rng: Rng,
+    config: TrainConfig,
+    order: Vec<usize>,
+    cursor: usize,
+    epoch: usize,
+    steps: usize,
+}
+
+impl Trainer {
+    /// A fresh model with PyTorch's default initialisation, seeded by `config.seed`.
+    pub fn new(config: TrainConfig, device: &Device) -> Result<Self> {
+        let mut rng = Rng::new(config.seed);
+        let varmap = weights::init_varmap(config.vae, &mut rng, device)?;
+        Self::from_varmap(varmap, rng, config, device)
+    }
+
+    /// Continues training a copy of `vae` (its sizes override `config.vae`).
+    pub fn fine_tune(vae: &Vae, mut config: TrainConfig) -> Result<Self> {
+        config.vae = vae.config();
+        let varmap = weights::varmap_from(vae)?;
+        Self::from_varmap(varmap, Rng::new(config.seed), config, &vae.device().clone())
+    }
+
+    fn from_varmap(varmap: VarMap, rng: Rng, config: TrainConfig, device: &Device) -> Result<Self> {
+        if config.batch_size == 0 {
+            candle_core::bail!("batch size must be at least 1");
+        }
+        if !(config.learning_rate.is_finite() && config.learning_rate > 0.0) {
+            candle_core::bail!("learning rate must be a positive number, got {}", config.learning_rate);
+        }
+        if !(config.beta.is_finite() && config.beta >= 0.0) {
+            candle_core::bail!("β must be a non-negative number, got {}", config.beta);
+        }
+        let vae = Vae::new(VarBuilder::from_varmap(&varmap, DType::F32, device), config.vae)?;
+        let params = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
+        let optimizer = AdamW::new(varmap.all_vars(), params)?;
+        Ok(Self { varmap, vae, optimizer, rng, config, order: Vec::new(), cursor: 0, epoch: 0, steps: 0 })
+    }
+
+    /// The model being trained (shares its parameters).
+    pub fn vae(&self) -> &Vae {
+        &self.vae
+    }
+
+    pub fn config(&self) -> TrainConfig {
+        self.config
+    }
+
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// Completed epochs.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Position in the current epoch, in images.
+    pub fn epoch_position(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.set_learning_rate(lr)
+    }
+
+    /// One AdamW step on the minibatch `x` [B, 784]; returns the batch's statistics before the step.
+    pub fn step(&mut self, x: &Tensor) -> Result<ElboStats> {
+        let terms = negative_elbo(&self.vae, x, &mut self.rng)?;
+        let loss = terms.mean_total(self.config.beta)?;
+        let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
+        let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
+        if !(recon.is_finite() && kl.is_finite()) {
+            candle_core::bail!("training diverged: the loss is not finite (recon {recon}, KL {kl})");
+        }
+        self.optimizer.backward_step(&loss)?;
+        self.steps += 1;
+        Ok(ElboStats { neg_elbo: recon + kl, recon, kl, n: x.dim(0)? })
+    }
+
+    /// One step on the next minibatch of `data`, reshuffling at each epoch's start. An epoch ends
+    /// after its last (possibly partial) batch; [`Self::epoch`] then increases.
+    pub fn train_step(&mut self, data: &Dataset) -> Result<ElboStats> {
+        if data.is_empty() {
+            candle_core::bail!("cannot train on an empty dataset");
+        }
+        if self.cursor == 0 || self.order.len() != data.len() {
+            self.order = self.rng.permutation(data.len());
+            self.cursor = 0;
+        }
+        let end = (self.cursor + self.config.batch_size).min(data.len());
+        let x = data.batch(&self.order[self.cursor..end], self.vae.device())?;
+        let stats = self.step(&x)?;
+        self.cursor = end;
+        if self.cursor == data.len() {
+            self.cursor = 0;
+            self.epoch += 1;
+        }
+        Ok(stats)
+    }
+}
+
+/// Mean negative ELBO (one z sample per image, drawn from `rng`) of every image in `data`.
+pub fn evaluate(vae: &Vae, data: &Dataset, rng: &mut Rng) -> Result<ElboStats> {
+    let (mut recon, mut kl) = (0f64, 0f64);
+    for start in (0..data.len()).step_by(1000) {
+        let x = data.range(start, 1000, vae.device())?;
+        let terms = negative_elbo(vae, &x, rng)?;
+        recon += terms.recon.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        kl += terms.kl.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    }
+    let n = data.len().max(1) as f64;
+    Ok(ElboStats { neg_elbo: (recon + kl) / n, recon: recon / n, kl: kl / n, n: data.len() })
+}
+
+/// Mean IWAE estimate of −log p(x) with `k` samples over every image in `data`.
+pub fn evaluate_iwae(vae: &Vae, data: &Dataset, k: usize, rng: &mut Rng) -> Result<f64> {
+    let mut total = 0f64;
+    for start in (0..data.len()).step_by(100) {
+        let x = data.range(start, 100, vae.device())?;
+        total += iwae_nll(vae, &x, k, rng)?.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    }
+    Ok(total / data.len().max(1) as f64)
+}
