@@ -3,7 +3,7 @@
 
 use candle_core::{Result, Tensor};
 
-use crate::model::{Vae, IMAGE_PIXELS};
+use crate::model::{Vae, IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Φ⁻¹(p), the standard normal quantile function (Acklam's rational approximation, relative
 /// error below 1.2e-9), for p in (0, 1).
@@ -26,6 +26,11 @@ pub fn normal_quantile(p: f64) -> f64 {
         (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
             / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     }
+}
+
+/// Φ(z), the standard normal cumulative distribution function.
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
 }
 
 /// The N latent coordinates at the Gaussian quantiles Φ⁻¹((i + ½)/N), i = 0..N, ascending.
@@ -59,16 +64,29 @@ pub fn decode_flat(vae: &Vae, z: &[f32]) -> Result<Vec<f32>> {
     vae.decode(&z)?.flatten_all()?.to_vec1::<f32>()
 }
 
-/// Tiles B = N·N images (B·784 intensities) into one (28N)×(28N) greyscale image, row-major bytes.
-pub fn tile_images(images: &[f32], n: usize) -> Vec<u8> {
-    let side = 28 * n;
-    let mut out = vec![0u8; side * side];
-    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(n * n) {
-        let (gr, gc) = (k / n, k % n);
-        for (p, &v) in img.iter().enumerate() {
-            let (r, c) = (p / 28, p % 28);
-            out[(gr * 28 + r) * side + gc * 28 + c] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+/// Tiles `cols`·`rows` images (784 intensities each, row-major order) into one (28·cols)×(28·rows)
+/// greyscale image: row-major bytes.
+pub fn tile_images(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
+    let width = IMAGE_SIDE * cols;
+    let mut out = vec![0u8; width * IMAGE_SIDE * rows];
+    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
+        let (gr, gc) = (k / cols, k % cols);
+        for (r, line) in img.chunks_exact(IMAGE_SIDE).enumerate() {
+            let start = (gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE;
+            for (dst, &v) in out[start..start + IMAGE_SIDE].iter_mut().zip(line) {
+                *dst = intensity_byte(v);
+            }
         }
     }
     out
+}
+
+/// [`tile_images`] as opaque RGBA (grey) pixels, ready for a canvas `ImageData`.
+pub fn tile_rgba(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
+    tile_images(images, cols, rows).into_iter().flat_map(|g| [g, g, g, 255]).collect()
+}
+
+/// An intensity in [0, 1] as a byte.
+pub fn intensity_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
 }

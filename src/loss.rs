@@ -48,8 +48,14 @@ pub fn kl_standard_normal(mu: &Tensor, log_var: &Tensor) -> Result<Tensor> {
 
 /// The negative ELBO of images `x` [B, 784] with one reparameterised sample of z per image.
 pub fn negative_elbo(vae: &Vae, x: &Tensor, rng: &mut Rng) -> Result<NegativeElbo> {
+    let eps = rng.normal((x.dim(0)?, vae.config().latent), x.device())?;
+    negative_elbo_with_noise(vae, x, &eps)
+}
+
+/// The negative ELBO of images `x` [B, 784] with z = mu + `eps`·σ for the given noise `eps` [B, L].
+pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, eps: &Tensor) -> Result<NegativeElbo> {
     let (mu, log_var) = vae.encode(x)?;
-    let z = vae.reparameterize(&mu, &log_var, rng)?;
+    let z = (&mu + eps.mul(&(&log_var * 0.5)?.exp()?)?)?;
     let logits = vae.decode_logits(&z)?;
     Ok(NegativeElbo {
         recon: bce_with_logits(&logits, x)?,

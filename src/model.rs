@@ -96,7 +96,7 @@ impl Vae {
     /// The reparameterisation z = mu + ε·exp(log_var/2) with ε ~ N(0, I) drawn from `rng`; all [B, L].
     pub fn reparameterize(&self, mu: &Tensor, log_var: &Tensor, rng: &mut Rng) -> Result<Tensor> {
         let eps = rng.normal(mu.shape(), mu.device())?;
-        mu + eps * (log_var * 0.5)?.exp()?
+        mu + eps.mul(&(log_var * 0.5)?.exp()?)?
     }
 
     /// Decoder logits for latents `z` [B, L]: [B, 784]. `sigmoid` of these is the Bernoulli mean.

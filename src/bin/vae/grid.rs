@@ -28,7 +28,7 @@ pub fn run(args: GridArgs) -> CliResult {
     let n = args.n as usize;
     let axis = grid::quantile_axis(n);
     let z = grid::grid_latents(&axis, &axis, (0, 1), &[0.0, 0.0]);
-    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z)?, n);
+    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z)?, n, n);
     let side = (28 * n) as u32;
     let file = std::fs::File::create(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod datasets;
+mod encode;
 mod eval;
 mod grid;
 mod serve;
@@ -39,6 +40,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Test-set negative ELBO (and optionally the IWAE bound) of a weights file.
     Eval(eval::EvalArgs),
+    /// Print test images' posterior (mu, log_var) and reconstructions as JSON.
+    Encode(encode::EncodeArgs),
     /// Decode an N×N grid over the 2-D latent plane into a PNG.
     Grid(grid::GridArgs),
     /// Serve the app on 127.0.0.1.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Encode(args) => encode::run(args),
         Command::Grid(args) => grid::run(args),
         Command::Serve(args) => serve::run(args),
     };

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets everything up (wasm target, wasm-bindgen-cli, npm packages, Chromium) and runs every test:
+# the native Rust suite, then the browser suite in headless Chromium against the real wasm build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --browser
+./scripts/build.sh
+cargo test --release
+node --test --test-concurrency=1 tests/e2e/

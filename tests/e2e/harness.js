@@ -1,0 +1,70 @@
+// Shared by the browser tests and the benchmark: starts `vae serve` on a free port and headless
+// Debian Chromium (playwright-core, never a downloaded browser), and records everything a test
+// must fail on: console errors, uncaught exceptions, CSP violations and requests that leave the
+// page's origin.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const VAE_BIN = join(ROOT, 'target', 'release', 'vae');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/** Starts `vae serve` on an ephemeral port; resolves to { url, close }. */
+export async function startServer(extraArgs = []) {
+  const child = spawn(VAE_BIN, ['serve', '--port', '0', '--root', ROOT, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`vae serve did not start: ${out}`)), 10000);
+    const onData = (d) => {
+      out += d;
+      const m = out.match(/http:\/\/[\d.:]+\//);
+      if (m) { clearTimeout(timer); resolve(m[0]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`vae serve exited with ${code}: ${out}`)));
+  });
+  return { url, close: () => child.kill() };
+}
+
+/** Launches headless Chromium with a fresh profile; resolves to { context, close }. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'vae-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    context,
+    close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); },
+  };
+}
+
+/**
+ * Opens the app in a new page and waits until the first grid is painted. Returns { page, problems }:
+ * `problems` collects console errors, page errors, CSP violations and off-origin requests.
+ */
+export async function openApp(context, baseUrl, path = '') {
+  const page = await context.newPage();
+  const origin = new URL(baseUrl).origin;
+  const problems = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')) problems.push(`off-origin request: ${u}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(baseUrl + path, { waitUntil: 'commit' });
+  await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+  return { page, problems };
+}

@@ -1,0 +1,199 @@
+// Wires the explorer together: loads the wasm module and a model, connects the drawing pad, the
+// latent map and the sliders, and keeps every view in step with the current model.
+import init, { Model, ImageSet, drawingToInput, normalCdf, normalQuantile } from '../pkg/vae.js';
+import { DrawingPad } from './draw.js';
+import { LatentMap } from './latent-map.js';
+import { LatentSliders } from './sliders.js';
+import { paintGrey, blank, CLASS_COLOURS } from './images.js';
+import { onNextFrame } from './frame.js';
+import { setStatus, showError, setProgress, fetchBytes } from './status.js';
+import { metrics } from './metrics.js';
+import { MODELS, CLASS_NAMES, modelUrl, testSetUrls } from './models.js';
+import { explainModel } from './explain.js';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  model: null,
+  entry: null,
+  drawing: null, // the 784-value model input of the current drawing, or null when empty
+  drawingMu: null,
+  testSets: new Map(), // dataset → Promise<ImageSet>
+  scatterJob: 0,
+};
+
+const pad = new DrawingPad($('draw-canvas'), () => onNextFrame('recon', updateReconstruction, 0));
+const sliders = new LatentSliders($('sliders'), (z) => {
+  map.setBase(z);
+  onNextFrame('decoded', () => showDecoded(z), 1);
+});
+const map = new LatentMap({
+  grid: $('latent-grid'),
+  overlay: $('map-overlay'),
+  gauss: { cdf: (z) => normalCdf(z), quantile: (p) => normalQuantile(p) },
+  onHover: (z) => onNextFrame('decoded', () => showDecoded(z ?? sliders.values()), 1),
+  onPick: (z) => sliders.setValues(z),
+});
+
+function showDecoded(z) {
+  if (!state.model) return;
+  paintGrey($('decoded-canvas'), state.model.decode(z));
+  $('decoded-label').textContent = `z = (${formatVector(z)})`;
+}
+
+const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
+
+/** Re-encodes the drawing: input preview, reconstruction, latent readout and map marker. */
+function updateReconstruction() {
+  const t0 = performance.now();
+  const canvas = $('draw-canvas');
+  const input = pad.isEmpty ? new Float32Array(0) : drawingToInput(pad.ink(), canvas.width, canvas.height);
+  if (input.length === 0) {
+    state.drawing = state.drawingMu = null;
+    blank($('input-preview'));
+    blank($('recon-canvas'));
+    $('drawing-latent').textContent = 'Draw a digit to encode it.';
+    map.setDrawingMarker(null);
+    return;
+  }
+  state.drawing = input;
+  paintGrey($('input-preview'), input);
+  if (!state.model) return;
+  const L = state.model.latentSize;
+  const stats = state.model.encode(input);
+  const mu = stats.slice(0, L);
+  const sigma = Array.from(stats.slice(L), (lv) => Math.exp(lv / 2));
+  state.drawingMu = mu;
+  paintGrey($('recon-canvas'), state.model.decode(mu));
+  $('drawing-latent').textContent = `μ = (${formatVector(mu)})  σ = (${sigma.map((s) => s.toFixed(2)).join(', ')})`;
+  map.setDrawingMarker(mu);
+  metrics.reconUpdates += 1;
+  metrics.lastReconMs = performance.now() - t0;
+}
+
+function setupDims(L) {
+  for (const [id, initial] of [['dim-x', 0], ['dim-y', Math.min(1, L - 1)]]) {
+    const select = $(id);
+    select.replaceChildren(...Array.from({ length: L }, (_, i) => new Option(`z${i}`, String(i), false, i === initial)));
+    select.disabled = L <= 2;
+  }
+}
+
+function setupLegend(dataset) {
+  $('legend').replaceChildren(...CLASS_NAMES[dataset].map((name, i) => {
+    const li = document.createElement('li');
+    li.textContent = name;
+    li.style.setProperty('--swatch', CLASS_COLOURS[i]);
+    return li;
+  }));
+}
+
+function testSet(dataset) {
+  if (!state.testSets.has(dataset)) {
+    const urls = testSetUrls(dataset);
+    state.testSets.set(dataset, Promise.all([fetchBytes(urls.images), fetchBytes(urls.labels)])
+      .then(([images, labels]) => new ImageSet(images, labels)));
+  }
+  return state.testSets.get(dataset);
+}
+
+/** Encodes the test set's means in slices between frames, then scatters them on the map. */
+async function computeScatter(model, dataset) {
+  const job = ++state.scatterJob;
+  const set = await testSet(dataset);
+  const count = set.length;
+  const L = model.latentSize;
+  const means = new Float32Array(count * L);
+  const slice = 250;
+  for (let start = 0; start < count; start += slice) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (job !== state.scatterJob) return;
+    means.set(model.encodeMeans(set, start, Math.min(slice, count - start)), start * L);
+  }
+  map.setScatter({ means, labels: set.labels(), count });
+  metrics.scatterCount = count;
+}
+
+async function loadModel(entry) {
+  setStatus(`Loading ${entry.label}…`);
+  const bytes = await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
+  activateModel(new Model(bytes), entry);
+}
+
+/** Makes `model` the one every view uses, and redraws everything. */
+function activateModel(model, entry) {
+  state.model?.free();
+  state.model = model;
+  state.entry = entry;
+  const L = model.latentSize;
+  sliders.setSize(L);
+  setupDims(L);
+  setupLegend(entry.dataset);
+  map.setModel(model);
+  sliders.setValues(new Float32Array(L));
+  onNextFrame('recon', updateReconstruction, 0);
+  explainModel($('explain'), model, entry.label);
+  setProgress(1);
+  setStatus(`Ready: ${entry.label} (784-${model.hiddenSize}-${L}). Draw, hover the map, or move the sliders.`);
+  computeScatter(model, entry.dataset).catch((err) => showError(err, 'test-set scatter'));
+}
+
+function bindControls() {
+  const penButton = $('pen-button');
+  const eraserButton = $('eraser-button');
+  const setMode = (mode) => {
+    pad.setMode(mode);
+    penButton.setAttribute('aria-pressed', String(mode === 'pen'));
+    eraserButton.setAttribute('aria-pressed', String(mode === 'eraser'));
+  };
+  penButton.addEventListener('click', () => setMode('pen'));
+  eraserButton.addEventListener('click', () => setMode('eraser'));
+  $('undo-button').addEventListener('click', () => pad.undo());
+  $('clear-button').addEventListener('click', () => pad.clear());
+  $('sample-button').addEventListener('click', () => state.model && sliders.setValues(state.model.samplePrior(1, 1)));
+  $('zero-button').addEventListener('click', () => state.model && sliders.setValues(new Float32Array(state.model.latentSize)));
+  $('use-drawing').addEventListener('click', () => {
+    if (state.drawingMu) sliders.setValues(state.drawingMu);
+    else setStatus('Draw something first: its encoding sets the sliders.');
+  });
+  $('grid-size').addEventListener('change', (e) => {
+    e.target.value = String(map.setGridSize(Number(e.target.value)));
+  });
+  const dimsChanged = () => {
+    const dx = Number($('dim-x').value);
+    const dy = Number($('dim-y').value);
+    if (dx === dy) return showError(`pick two different dimensions (both are z${dx})`);
+    map.setDims(dx, dy);
+  };
+  $('dim-x').addEventListener('change', dimsChanged);
+  $('dim-y').addEventListener('change', dimsChanged);
+  $('show-scatter').addEventListener('change', (e) => {
+    map.showScatter = e.target.checked;
+    map.setScatter(map.scatter);
+  });
+  $('reset-view').addEventListener('click', () => map.resetView());
+  const select = $('model-select');
+  select.replaceChildren(...MODELS.map((m) => new Option(m.label, m.file)));
+  select.addEventListener('change', async () => {
+    const entry = MODELS.find((m) => m.file === select.value);
+    try {
+      await loadModel(entry);
+    } catch (err) {
+      showError(err, `cannot load ${entry.label}`);
+      if (state.entry) select.value = state.entry.file;
+    }
+  });
+}
+
+async function main() {
+  bindControls();
+  blank($('input-preview'));
+  blank($('recon-canvas'));
+  setProgress(0.05);
+  await init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+  setProgress(0.3);
+  await loadModel(MODELS[0]);
+  metrics.ready = true;
+}
+
+main().catch((err) => showError(err, 'start-up failed'));

@@ -1,0 +1,116 @@
+// The drawing pad: smooth round strokes from pointer events (mouse, touch, pen), an eraser,
+// undo of the last stroke and clear. The canvas's alpha channel is the ink.
+
+const LINE_WIDTH = 20; // px on the 280×280 canvas: about MNIST's stroke width after scaling
+
+export class DrawingPad {
+  /** `onChange()` is called whenever the ink changes. */
+  constructor(canvas, onChange) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.onChange = onChange;
+    this.strokes = [];
+    this.current = null;
+    this.mode = 'pen';
+    canvas.addEventListener('pointerdown', (e) => this.#down(e));
+    canvas.addEventListener('pointermove', (e) => this.#move(e));
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+      canvas.addEventListener(type, (e) => this.#up(e));
+    }
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+  }
+
+  get isEmpty() {
+    return this.strokes.length === 0;
+  }
+
+  undo() {
+    this.strokes.pop();
+    this.#redraw();
+    this.onChange();
+  }
+
+  clear() {
+    this.strokes = [];
+    this.#redraw();
+    this.onChange();
+  }
+
+  /** The ink: one byte per canvas pixel (its alpha), row-major. */
+  ink() {
+    const { width, height } = this.canvas;
+    const rgba = this.ctx.getImageData(0, 0, width, height).data;
+    const alpha = new Uint8Array(width * height);
+    for (let i = 0; i < alpha.length; i++) alpha[i] = rgba[4 * i + 3];
+    return alpha;
+  }
+
+  #point(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    return [
+      ((e.clientX - rect.left) * this.canvas.width) / rect.width,
+      ((e.clientY - rect.top) * this.canvas.height) / rect.height,
+    ];
+  }
+
+  #down(e) {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    e.preventDefault();
+    this.canvas.setPointerCapture(e.pointerId);
+    this.current = { mode: this.mode, points: [this.#point(e)], pointerId: e.pointerId };
+    this.strokes.push(this.current);
+    this.#drawStroke(this.current, 0);
+    this.onChange();
+  }
+
+  #move(e) {
+    if (!this.current || e.pointerId !== this.current.pointerId) return;
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+    const from = this.current.points.length - 1;
+    for (const ev of events.length ? events : [e]) this.current.points.push(this.#point(ev));
+    this.#drawStroke(this.current, from);
+    this.onChange();
+  }
+
+  #up(e) {
+    if (this.current && e.pointerId === this.current.pointerId) this.current = null;
+  }
+
+  #redraw() {
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    for (const stroke of this.strokes) this.#drawStroke(stroke, 0);
+  }
+
+  /** Draws `stroke` from point index `from` on, as quadratic curves through the midpoints. */
+  #drawStroke(stroke, from) {
+    const ctx = this.ctx;
+    const pts = stroke.points;
+    ctx.save();
+    ctx.globalCompositeOperation = stroke.mode === 'eraser' ? 'destination-out' : 'source-over';
+    ctx.strokeStyle = ctx.fillStyle = '#fff';
+    ctx.lineWidth = stroke.mode === 'eraser' ? LINE_WIDTH * 1.6 : LINE_WIDTH;
+    ctx.lineCap = ctx.lineJoin = 'round';
+    if (pts.length === 1) {
+      ctx.beginPath();
+      ctx.arc(pts[0][0], pts[0][1], ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    } else {
+      const mid = (a, b) => [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+      ctx.beginPath();
+      const start = Math.max(1, from);
+      const m0 = start === 1 ? pts[0] : mid(pts[start - 2], pts[start - 1]);
+      ctx.moveTo(m0[0], m0[1]);
+      for (let i = start; i < pts.length; i++) {
+        const m = mid(pts[i - 1], pts[i]);
+        ctx.quadraticCurveTo(pts[i - 1][0], pts[i - 1][1], m[0], m[1]);
+      }
+      const last = pts[pts.length - 1];
+      ctx.lineTo(last[0], last[1]);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+}

@@ -1,0 +1,229 @@
+// The latent map: an N×N grid of decoded images over two latent dimensions, with the test set's
+// encoded means scattered on top. The view is a rectangle in probability space [0,1]²: grid cells
+// sit at the Gaussian quantiles Φ⁻¹(u) of evenly spaced u (Kingma & Welling's figure 4), and a
+// point z is drawn at (Φ(z_x), Φ(z_y)). Wheel or pinch zooms, dragging pans, hovering decodes.
+import { paintRgba, CLASS_COLOURS } from './images.js';
+import { onNextFrame } from './frame.js';
+import { metrics } from './metrics.js';
+
+const FULL_VIEW = { u0: 0, u1: 1, v0: 0, v1: 1 };
+const MIN_SPAN = 1e-4;
+
+export class LatentMap {
+  /**
+   * `gauss` = { cdf, quantile } (from wasm); `onHover(z | null)` while the pointer is over the map;
+   * `onPick(z)` on a click (a press without a drag).
+   */
+  constructor({ grid, overlay, gauss, onHover, onPick }) {
+    Object.assign(this, { grid, overlay, gauss, onHover, onPick });
+    this.model = null;
+    this.n = 20;
+    this.dims = [0, 1];
+    this.base = new Float32Array(2);
+    this.view = { ...FULL_VIEW };
+    this.scatter = null;
+    this.markers = { drawing: null, point: null };
+    this.pointers = new Map();
+    this.#listen();
+    new ResizeObserver(() => this.#requestOverlay()).observe(overlay);
+  }
+
+  setModel(model) {
+    this.model = model;
+    this.base = new Float32Array(model.latentSize);
+    this.dims = [0, Math.min(1, model.latentSize - 1)];
+    this.scatter = null;
+    this.view = { ...FULL_VIEW };
+    this.#requestGrid();
+  }
+
+  setGridSize(n) {
+    this.n = Math.max(5, Math.min(30, Math.round(n) || 20));
+    this.#requestGrid();
+    return this.n;
+  }
+
+  setDims(dx, dy) {
+    this.dims = [dx, dy];
+    this.#requestGrid();
+  }
+
+  /** The latent point the grid's other dimensions are held at (and the slider marker). */
+  setBase(z) {
+    const changedOther = [...z].some((v, i) => !this.dims.includes(i) && v !== this.base[i]);
+    this.base = Float32Array.from(z);
+    this.markers.point = this.base;
+    if (changedOther) this.#requestGrid();
+    else this.#requestOverlay();
+  }
+
+  setDrawingMarker(z) {
+    this.markers.drawing = z;
+    this.#requestOverlay();
+  }
+
+  /** `scatter` = { means: Float32Array (count·L), labels: Uint8Array, count, names } or null. */
+  setScatter(scatter) {
+    this.scatter = scatter;
+    this.#requestOverlay();
+  }
+
+  resetView() {
+    this.view = { ...FULL_VIEW };
+    this.#requestGrid();
+  }
+
+  /** The full latent point under client coordinates. */
+  zAt(clientX, clientY) {
+    const rect = this.grid.getBoundingClientRect();
+    const fx = (clientX - rect.left) / rect.width;
+    const fy = (clientY - rect.top) / rect.height;
+    const { u0, u1, v0, v1 } = this.view;
+    const z = Float32Array.from(this.base);
+    z[this.dims[0]] = this.gauss.quantile(u0 + fx * (u1 - u0));
+    z[this.dims[1]] = this.gauss.quantile(v1 - fy * (v1 - v0));
+    return z;
+  }
+
+  #axis(a, b) {
+    const n = this.n;
+    return Float32Array.from({ length: n }, (_, i) => this.gauss.quantile(a + ((i + 0.5) / n) * (b - a)));
+  }
+
+  #requestGrid() {
+    onNextFrame('grid', () => this.#paintGrid(), 2);
+    this.#requestOverlay();
+  }
+
+  #requestOverlay() {
+    onNextFrame('overlay', () => this.#paintOverlay(), 3);
+  }
+
+  #paintGrid() {
+    if (!this.model) return;
+    const t0 = performance.now();
+    const { u0, u1, v0, v1 } = this.view;
+    const xs = this.#axis(u0, u1);
+    const ys = this.#axis(v0, v1);
+    const rgba = this.model.decodeGridRgba(xs, ys, this.dims[0], this.dims[1], this.base);
+    paintRgba(this.grid, rgba, 28 * this.n, 28 * this.n);
+    metrics.gridPaints += 1;
+    metrics.lastGridMs = performance.now() - t0;
+  }
+
+  #toScreen(zx, zy, w, h) {
+    const { u0, u1, v0, v1 } = this.view;
+    return [((this.gauss.cdf(zx) - u0) / (u1 - u0)) * w, ((v1 - this.gauss.cdf(zy)) / (v1 - v0)) * h];
+  }
+
+  #paintOverlay() {
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(this.overlay.clientWidth * dpr));
+    const h = Math.max(1, Math.round(this.overlay.clientHeight * dpr));
+    if (this.overlay.width !== w) this.overlay.width = w;
+    if (this.overlay.height !== h) this.overlay.height = h;
+    const ctx = this.overlay.getContext('2d');
+    ctx.clearRect(0, 0, w, h);
+    const [dx, dy] = this.dims;
+    const s = this.scatter;
+    if (s && this.showScatter !== false) {
+      const latent = s.means.length / s.count;
+      const r = 1.2 * dpr;
+      ctx.globalAlpha = 0.5;
+      for (let i = 0; i < s.count; i++) {
+        const [x, y] = this.#toScreen(s.means[i * latent + dx], s.means[i * latent + dy], w, h);
+        if (x < -r || y < -r || x > w + r || y > h + r) continue;
+        ctx.fillStyle = CLASS_COLOURS[s.labels[i] % 10];
+        ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+      }
+      ctx.globalAlpha = 1;
+    }
+    const ring = (z, colour, radius) => {
+      if (!z) return;
+      const [x, y] = this.#toScreen(z[dx], z[dy], w, h);
+      ctx.lineWidth = 2.5 * dpr;
+      ctx.strokeStyle = '#000';
+      ctx.beginPath();
+      ctx.arc(x, y, radius * dpr, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.lineWidth = 1.5 * dpr;
+      ctx.strokeStyle = colour;
+      ctx.stroke();
+    };
+    ring(this.markers.point, '#ffffff', 6);
+    ring(this.markers.drawing, '#ff3b30', 9);
+  }
+
+  #zoom(factor, clientX, clientY) {
+    const rect = this.grid.getBoundingClientRect();
+    const fx = (clientX - rect.left) / rect.width;
+    const fy = (clientY - rect.top) / rect.height;
+    const { u0, u1, v0, v1 } = this.view;
+    const uc = u0 + fx * (u1 - u0);
+    const vc = v1 - fy * (v1 - v0);
+    const su = Math.min(1, Math.max(MIN_SPAN, (u1 - u0) * factor));
+    const sv = Math.min(1, Math.max(MIN_SPAN, (v1 - v0) * factor));
+    this.#setView(uc - fx * su, su, vc - (1 - fy) * sv, sv);
+  }
+
+  #pan(dxPx, dyPx) {
+    const rect = this.grid.getBoundingClientRect();
+    const { u0, u1, v0, v1 } = this.view;
+    const su = u1 - u0;
+    const sv = v1 - v0;
+    this.#setView(u0 - (dxPx / rect.width) * su, su, v0 + (dyPx / rect.height) * sv, sv);
+  }
+
+  /** Sets the view from its lower corner and spans, kept inside [0,1]². */
+  #setView(u0, su, v0, sv) {
+    u0 = Math.max(0, Math.min(1 - su, u0));
+    v0 = Math.max(0, Math.min(1 - sv, v0));
+    this.view = { u0, u1: u0 + su, v0, v1: v0 + sv };
+    this.#requestGrid();
+  }
+
+  #listen() {
+    const el = this.grid;
+    el.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      this.#zoom(Math.exp(e.deltaY * 0.0015), e.clientX, e.clientY);
+    }, { passive: false });
+    el.addEventListener('pointerdown', (e) => {
+      el.setPointerCapture(e.pointerId);
+      this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY, startX: e.clientX, startY: e.clientY, moved: 0 });
+    });
+    el.addEventListener('pointermove', (e) => {
+      const p = this.pointers.get(e.pointerId);
+      if (!p) {
+        if (this.model) this.onHover(this.zAt(e.clientX, e.clientY));
+        return;
+      }
+      if (this.pointers.size === 2) {
+        const [a, b] = [...this.pointers.values()];
+        const before = Math.hypot(a.x - b.x, a.y - b.y);
+        p.x = e.clientX;
+        p.y = e.clientY;
+        const after = Math.hypot(a.x - b.x, a.y - b.y);
+        if (before > 0 && after > 0) this.#zoom(before / after, (a.x + b.x) / 2, (a.y + b.y) / 2);
+        p.moved = Infinity;
+        return;
+      }
+      this.#pan(e.clientX - p.x, e.clientY - p.y);
+      p.moved = Math.max(p.moved, Math.hypot(e.clientX - p.startX, e.clientY - p.startY));
+      p.x = e.clientX;
+      p.y = e.clientY;
+      if (this.model) this.onHover(this.zAt(e.clientX, e.clientY));
+    });
+    const release = (e) => {
+      const p = this.pointers.get(e.pointerId);
+      if (!p) return;
+      this.pointers.delete(e.pointerId);
+      if (e.type === 'pointerup' && p.moved < 4 && this.model) this.onPick(this.zAt(e.clientX, e.clientY));
+    };
+    el.addEventListener('pointerup', release);
+    el.addEventListener('pointercancel', release);
+    el.addEventListener('pointerleave', () => {
+      if (this.pointers.size === 0) this.onHover(null);
+    });
+  }
+}

@@ -1,0 +1,11 @@
+// Counters and timings of the app's work, for the status line, tests and benchmarks
+// (exposed read-only as `window.vaeMetrics`).
+export const metrics = {
+  ready: false,
+  gridPaints: 0,
+  lastGridMs: 0,
+  reconUpdates: 0,
+  lastReconMs: 0,
+  scatterCount: 0,
+};
+Object.defineProperty(window, 'vaeMetrics', { value: metrics });

@@ -1,0 +1,47 @@
+// The status line (role=status) and the loading progress bar.
+const statusEl = () => document.getElementById('status');
+
+/** Shows what the app is doing. */
+export function setStatus(text) {
+  const el = statusEl();
+  el.textContent = text;
+  el.classList.remove('error');
+}
+
+/** Shows an error (an Error, a wasm-thrown error or a string) without stopping the app. */
+export function showError(err, context = '') {
+  const el = statusEl();
+  const message = err instanceof Error ? err.message : String(err);
+  el.textContent = `${context ? context + ': ' : ''}${message}`;
+  el.classList.add('error');
+  console.warn(context, err);
+}
+
+/** Sets the loading bar to `fraction` in [0, 1]; hides it at 1. */
+export function setProgress(fraction) {
+  const bar = document.getElementById('load-progress');
+  bar.value = Math.max(0, Math.min(1, fraction));
+  bar.classList.toggle('done', fraction >= 1);
+}
+
+/** Fetches `url` as bytes, reporting progress through `onProgress(loaded, total)`. */
+export async function fetchBytes(url, onProgress = () => {}) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
+  return bytes;
+}
