@@ -58,7 +58,9 @@ pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
             bail!("tensor `{name}` has dtype {dtype:?}; only F32, F16 and BF16 are supported");
         }
         let t = view.load(device)?.to_dtype(DType::F32)?;
-        let finite = t.abs()?.max_all()?.to_scalar::<f32>()?.is_finite();
+        // Checked value by value: candle's `max` skips NaN (every comparison with NaN is false),
+        // so a reduction would miss a NaN anywhere but the first element.
+        let finite = t.flatten_all()?.to_vec1::<f32>()?.iter().all(|v| v.is_finite());
         if !finite {
             bail!("tensor `{name}` contains NaN or infinite values");
         }

@@ -10,12 +10,15 @@ import { setStatus, showError, setProgress, fetchBytes } from './status.js';
 import { metrics } from './metrics.js';
 import { MODELS, CLASS_NAMES, modelUrl, testSetUrls } from './models.js';
 import { explainModel } from './explain.js';
+import { TrainingPanel } from './training-panel.js';
+import { bindWeightsFiles } from './weights-files.js';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   model: null,
   entry: null,
+  entries: [...MODELS], // shipped models, then trained or loaded ones (those carry their bytes)
   drawing: null, // the 784-value model input of the current drawing, or null when empty
   drawingMu: null,
   testSets: new Map(), // dataset → Promise<ImageSet>
@@ -116,26 +119,81 @@ async function computeScatter(model, dataset) {
 
 async function loadModel(entry) {
   setStatus(`Loading ${entry.label}…`);
-  const bytes = await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
+  const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
   activateModel(new Model(bytes), entry);
 }
 
-/** Makes `model` the one every view uses, and redraws everything. */
-function activateModel(model, entry) {
+/**
+ * Makes `model` the one every view uses and redraws everything. With `live` (weights streaming
+ * from the training worker) the sliders, view and scatter stay as they are when L is unchanged.
+ */
+function activateModel(model, entry, live = false) {
+  const sameShape = live && state.model?.latentSize === model.latentSize;
   state.model?.free();
   state.model = model;
   state.entry = entry;
   const L = model.latentSize;
-  sliders.setSize(L);
-  setupDims(L);
+  map.setModel(model, sameShape);
+  if (sameShape) {
+    sliders.onInput(sliders.values());
+  } else {
+    sliders.setSize(L);
+    setupDims(L);
+    sliders.setValues(new Float32Array(L));
+  }
   setupLegend(entry.dataset);
-  map.setModel(model);
-  sliders.setValues(new Float32Array(L));
+  syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
+  onNextFrame('train-recons', paintTestReconstructions, 4);
   explainModel($('explain'), model, entry.label);
+  if (live) return;
   setProgress(1);
   setStatus(`Ready: ${entry.label} (784-${model.hiddenSize}-${L}). Draw, hover the map, or move the sliders.`);
   computeScatter(model, entry.dataset).catch((err) => showError(err, 'test-set scatter'));
+}
+
+/** Adds (or replaces) a model entry that carries its own bytes, e.g. one trained in this tab. */
+function customEntry(file, label, dataset, bytes) {
+  const entry = { file, label, dataset, bytes };
+  state.entries = [...state.entries.filter((e) => e.file !== file), entry];
+  return entry;
+}
+
+function syncModelSelect() {
+  const select = $('model-select');
+  if (select.options.length !== state.entries.length) {
+    select.replaceChildren(...state.entries.map((m) => new Option(m.label, m.file)));
+  }
+  select.value = state.entry.file;
+}
+
+/** The first eight test digits and their reconstructions (from the mean) under the current model. */
+async function paintTestReconstructions() {
+  if (!state.model || !state.entry) return;
+  const set = await testSet(state.entry.dataset);
+  const canvas = $('train-recons');
+  const ctx = canvas.getContext('2d');
+  const rgba = new ImageData(8 * 28, 56);
+  for (let k = 0; k < 8; k++) {
+    const image = set.image(k);
+    const L = state.model.latentSize;
+    const recon = state.model.decode(state.model.encode(image).slice(0, L));
+    for (let p = 0; p < 784; p++) {
+      for (const [row, v] of [[0, image[p]], [1, recon[p]]]) {
+        const i = 4 * ((row * 28 + Math.floor(p / 28)) * 224 + k * 28 + (p % 28));
+        rgba.data[i] = rgba.data[i + 1] = rgba.data[i + 2] = Math.round(255 * Math.min(1, Math.max(0, v)));
+        rgba.data[i + 3] = 255;
+      }
+    }
+  }
+  ctx.putImageData(rgba, 0, 0);
+}
+
+/** Validates `bytes` as a model and makes it active; on failure the current model stays. */
+function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset ?? 'mnist' } = {}) {
+  const model = new Model(bytes); // throws with the reason on a bad file
+  const label = live ? `Trained in this tab (784-${model.hiddenSize}-${model.latentSize})` : `File: ${name}`;
+  activateModel(model, customEntry(name, label, dataset, bytes), live);
 }
 
 function bindControls() {
@@ -173,9 +231,9 @@ function bindControls() {
   });
   $('reset-view').addEventListener('click', () => map.resetView());
   const select = $('model-select');
-  select.replaceChildren(...MODELS.map((m) => new Option(m.label, m.file)));
+  select.replaceChildren(...state.entries.map((m) => new Option(m.label, m.file)));
   select.addEventListener('change', async () => {
-    const entry = MODELS.find((m) => m.file === select.value);
+    const entry = state.entries.find((m) => m.file === select.value);
     try {
       await loadModel(entry);
     } catch (err) {
@@ -185,8 +243,30 @@ function bindControls() {
   });
 }
 
+function bindTraining() {
+  new TrainingPanel({
+    onWeights: (bytes, info) => {
+      try {
+        useWeights(bytes, 'trained-in-tab.safetensors', { live: true, dataset: info.config.dataset });
+      } catch (err) {
+        showError(err, 'trained weights');
+      }
+    },
+    onScatter: (scatter) => map.setScatter(scatter),
+    currentWeights: () => state.model.toSafetensors(),
+  });
+  bindWeightsFiles({
+    current: () => state.model && { bytes: state.model.toSafetensors(), model: state.model },
+    load: (bytes, name) => {
+      useWeights(bytes, name);
+      setStatus(`Loaded ${name}: 784-${state.model.hiddenSize}-${state.model.latentSize}. It is the active model.`);
+    },
+  });
+}
+
 async function main() {
   bindControls();
+  bindTraining();
   blank($('input-preview'));
   blank($('recon-canvas'));
   setProgress(0.05);

@@ -2,12 +2,13 @@
 // encoded means scattered on top. The view is a rectangle in probability space [0,1]²: grid cells
 // sit at the Gaussian quantiles Φ⁻¹(u) of evenly spaced u (Kingma & Welling's figure 4), and a
 // point z is drawn at (Φ(z_x), Φ(z_y)). Wheel or pinch zooms, dragging pans, hovering decodes.
-import { paintRgba, CLASS_COLOURS } from './images.js';
+import { CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
 import { metrics } from './metrics.js';
 
 const FULL_VIEW = { u0: 0, u1: 1, v0: 0, v1: 1 };
 const MIN_SPAN = 1e-4;
+const BAND_ROWS = 5; // grid rows decoded per frame
 
 export class LatentMap {
   /**
@@ -28,7 +29,13 @@ export class LatentMap {
     new ResizeObserver(() => this.#requestOverlay()).observe(overlay);
   }
 
-  setModel(model) {
+  /** Uses `model`; keeps the view, dimensions and scatter when `keepView` and the latent size match. */
+  setModel(model, keepView = false) {
+    if (keepView && this.model && model.latentSize === this.base.length) {
+      this.model = model;
+      this.#requestGrid();
+      return;
+    }
     this.model = model;
     this.base = new Float32Array(model.latentSize);
     this.dims = [0, Math.min(1, model.latentSize - 1)];
@@ -90,8 +97,11 @@ export class LatentMap {
     return Float32Array.from({ length: n }, (_, i) => this.gauss.quantile(a + ((i + 0.5) / n) * (b - a)));
   }
 
+  /** Repaints the grid in bands of rows, one band per frame, so no frame waits on the whole grid. */
   #requestGrid() {
-    onNextFrame('grid', () => this.#paintGrid(), 2);
+    const paint = { generation: (this.paint?.generation ?? 0) + 1, row: 0, ms: 0 };
+    this.paint = paint;
+    onNextFrame('grid', () => this.#paintBand(paint), 2);
     this.#requestOverlay();
   }
 
@@ -99,16 +109,32 @@ export class LatentMap {
     onNextFrame('overlay', () => this.#paintOverlay(), 3);
   }
 
-  #paintGrid() {
-    if (!this.model) return;
+  #paintBand(paint) {
+    if (!this.model || paint !== this.paint) return;
     const t0 = performance.now();
+    const n = this.n;
+    const side = 28 * n;
+    if (this.grid.width !== side || this.grid.height !== side) {
+      this.grid.width = side;
+      this.grid.height = side;
+    }
     const { u0, u1, v0, v1 } = this.view;
     const xs = this.#axis(u0, u1);
-    const ys = this.#axis(v0, v1);
-    const rgba = this.model.decodeGridRgba(xs, ys, this.dims[0], this.dims[1], this.base);
-    paintRgba(this.grid, rgba, 28 * this.n, 28 * this.n);
-    metrics.gridPaints += 1;
-    metrics.lastGridMs = performance.now() - t0;
+    // Rows top to bottom are the y axis from its largest value down.
+    const ys = this.#axis(v0, v1).reverse();
+    const rows = Math.min(BAND_ROWS, n - paint.row);
+    const band = ys.slice(paint.row, paint.row + rows).reverse();
+    const rgba = this.model.decodeGridRgba(xs, band, this.dims[0], this.dims[1], this.base);
+    const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), side, 28 * rows);
+    this.grid.getContext('2d').putImageData(image, 0, 28 * paint.row);
+    paint.row += rows;
+    paint.ms += performance.now() - t0;
+    if (paint.row < n) {
+      onNextFrame('grid', () => this.#paintBand(paint), 2);
+    } else {
+      metrics.gridPaints += 1;
+      metrics.lastGridMs = paint.ms;
+    }
   }
 
   #toScreen(zx, zy, w, h) {

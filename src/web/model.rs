@@ -1,5 +1,4 @@
-//! The wasm bindings: thin `#[wasm_bindgen]` types over the model code. Errors reach JavaScript
-//! as thrown `Error`s (rejected promises in async callers) with readable messages.
+//! The explorer's wasm types: a loaded [`Model`] and a labelled [`ImageSet`].
 
 use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
@@ -7,24 +6,16 @@ use wasm_bindgen::prelude::*;
 use crate::data::Dataset;
 use crate::grid;
 use crate::model::{Vae, IMAGE_PIXELS};
-use crate::preprocess;
 use crate::rng::Rng;
-use crate::weights;
+use crate::weights::{self, Metadata};
 
-fn js_error(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-#[wasm_bindgen(start)]
-pub fn start() {
-    console_error_panic_hook::set_once();
-}
+use super::js_error;
 
 /// A trained VAE, loaded from `.safetensors` bytes.
 #[wasm_bindgen]
 pub struct Model {
-    vae: Vae,
-    metadata: String,
+    pub(super) vae: Vae,
+    metadata: Metadata,
     rng: Rng,
 }
 
@@ -34,8 +25,7 @@ impl Model {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
         let loaded = weights::load_vae(bytes, &Device::Cpu).map_err(js_error)?;
-        let metadata = serde_json::to_string(&loaded.metadata).map_err(js_error)?;
-        Ok(Model { vae: loaded.vae, metadata, rng: Rng::new(0) })
+        Ok(Model { vae: loaded.vae, metadata: loaded.metadata, rng: Rng::new(0) })
     }
 
     /// Latent size L.
@@ -53,7 +43,13 @@ impl Model {
     /// The file's `__metadata__` as a JSON object string.
     #[wasm_bindgen(getter)]
     pub fn metadata(&self) -> String {
-        self.metadata.clone()
+        serde_json::to_string(&self.metadata).unwrap_or_default()
+    }
+
+    /// The weights as a PyTorch-compatible `.safetensors` file (F32) with this model's metadata.
+    #[wasm_bindgen(js_name = toSafetensors)]
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, JsError> {
+        weights::save_vae(&self.vae, &self.metadata).map_err(js_error)
     }
 
     /// Encodes B images (B·784 values in [0, 1]) into B·2L values: per image, mu (L) then log_var (L).
@@ -103,7 +99,7 @@ impl Model {
 /// A labelled image set (MNIST's test set, say), parsed from IDX files.
 #[wasm_bindgen]
 pub struct ImageSet {
-    data: Dataset,
+    pub(super) data: Dataset,
 }
 
 #[wasm_bindgen]
@@ -133,27 +129,3 @@ impl ImageSet {
     }
 }
 
-/// Turns a drawing's ink (`width`×`height` bytes, 0 = paper) into the 784-value model input;
-/// returns an empty array when there is no ink.
-#[wasm_bindgen(js_name = drawingToInput)]
-pub fn drawing_to_input(ink: &[u8], width: usize, height: usize) -> Vec<f32> {
-    preprocess::mnist_input(ink, width, height).unwrap_or_default()
-}
-
-/// Φ⁻¹(p), the standard normal quantile function.
-#[wasm_bindgen(js_name = normalQuantile)]
-pub fn normal_quantile(p: f64) -> f64 {
-    grid::normal_quantile(p.clamp(1e-12, 1.0 - 1e-12))
-}
-
-/// Φ(z), the standard normal CDF.
-#[wasm_bindgen(js_name = normalCdf)]
-pub fn normal_cdf(z: f64) -> f64 {
-    grid::normal_cdf(z)
-}
-
-/// Φ⁻¹((i + ½)/n), i = 0..n: grid coordinates at the Gaussian quantiles.
-#[wasm_bindgen(js_name = quantileAxis)]
-pub fn quantile_axis(n: usize) -> Vec<f32> {
-    grid::quantile_axis(n)
-}

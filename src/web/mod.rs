@@ -1,0 +1,46 @@
+//! The wasm bindings: thin `#[wasm_bindgen]` types over the model code. Errors reach JavaScript
+//! as thrown `Error`s (rejected promises in async callers) with readable messages.
+
+use wasm_bindgen::prelude::*;
+
+use crate::{grid, preprocess};
+
+mod model;
+mod trainer;
+
+pub use model::{ImageSet, Model};
+pub use trainer::Trainer;
+
+fn js_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Turns a drawing's ink (`width`×`height` bytes, 0 = paper) into the 784-value model input;
+/// returns an empty array when there is no ink.
+#[wasm_bindgen(js_name = drawingToInput)]
+pub fn drawing_to_input(ink: &[u8], width: usize, height: usize) -> Vec<f32> {
+    preprocess::mnist_input(ink, width, height).unwrap_or_default()
+}
+
+/// Φ⁻¹(p), the standard normal quantile function.
+#[wasm_bindgen(js_name = normalQuantile)]
+pub fn normal_quantile(p: f64) -> f64 {
+    grid::normal_quantile(p.clamp(1e-12, 1.0 - 1e-12))
+}
+
+/// Φ(z), the standard normal CDF.
+#[wasm_bindgen(js_name = normalCdf)]
+pub fn normal_cdf(z: f64) -> f64 {
+    grid::normal_cdf(z)
+}
+
+/// Φ⁻¹((i + ½)/n), i = 0..n: grid coordinates at the Gaussian quantiles.
+#[wasm_bindgen(js_name = quantileAxis)]
+pub fn quantile_axis(n: usize) -> Vec<f32> {
+    grid::quantile_axis(n)
+}

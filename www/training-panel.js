@@ -1,0 +1,182 @@
+// The in-tab training panel: hyper-parameter controls, start/pause/resume/reset, progress, live
+// loss curves, and a fixed row of test digits with their reconstructions. Training itself runs in
+// www/train-worker.js; the weights it posts become the explorer's model.
+import { LineChart } from './chart.js';
+import { setStatus, showError } from './status.js';
+
+const $ = (id) => document.getElementById(id);
+const num = (id) => Number($(id).value);
+
+export class TrainingPanel {
+  /**
+   * `onWeights(bytes, info)` receives each posted set of weights; `onScatter(scatter)` the test-set
+   * means at epoch ends; `currentWeights()` returns the active model's bytes (for fine-tuning).
+   */
+  constructor({ onWeights, onScatter, currentWeights }) {
+    Object.assign(this, { onWeights, onScatter, currentWeights });
+    this.worker = null;
+    this.state = 'idle'; // idle | loading | running | paused | done
+    this.totalSteps = 0;
+    this.stepsPerEpoch = 1;
+    this.config = null;
+    this.chart = new LineChart($('loss-chart'), [
+      { key: 'train', label: 'train −ELBO', colour: '#2f6fdf' },
+      { key: 'recon', label: 'train recon', colour: '#f28e2b' },
+      { key: 'kl', label: 'train KL', colour: '#59a14f' },
+      { key: 'heldout', label: 'held-out −ELBO', colour: '#e15759', dash: [5, 3] },
+    ]);
+    this.chart.draw();
+    $('train-start').addEventListener('click', () => this.start());
+    $('train-pause').addEventListener('click', () => this.togglePause());
+    $('train-reset').addEventListener('click', () => this.reset());
+    this.#render();
+  }
+
+  #ensureWorker() {
+    if (this.worker) return this.worker;
+    this.worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+    this.worker.onmessage = ({ data }) => this.#onMessage(data);
+    this.worker.onerror = (e) => {
+      showError(e.message || 'the training worker failed', 'training');
+      this.state = 'idle';
+      this.#render();
+    };
+    return this.worker;
+  }
+
+  readConfig() {
+    const config = {
+      dataset: $('train-dataset').value,
+      latent: num('train-latent'),
+      hidden: num('train-hidden'),
+      beta: num('train-beta'),
+      lr: num('train-lr'),
+      batch: num('train-batch'),
+      epochs: num('train-epochs'),
+      subset: num('train-subset'),
+      seed: num('train-seed'),
+    };
+    const bad = [
+      [!(config.hidden >= 64 && config.hidden <= 1024), 'hidden size must be 64–1024'],
+      [!(config.beta >= 0 && config.beta <= 4), 'β must be 0–4'],
+      [!(config.lr > 0 && config.lr <= 10), 'learning rate must be in (0, 10]'],
+      [!(config.batch >= 1 && config.batch <= 4096), 'batch size must be 1–4096'],
+      [!(config.epochs >= 1 && config.epochs <= 1000), 'epochs must be 1–1000'],
+      [!(config.subset >= 100), 'the subset needs at least 100 images'],
+      [!(Number.isInteger(config.seed) && config.seed >= 0), 'the seed must be a whole number ≥ 0'],
+    ].find(([isBad]) => isBad);
+    if (bad) throw new Error(bad[1]);
+    return config;
+  }
+
+  start() {
+    let config;
+    try {
+      config = this.readConfig();
+    } catch (err) {
+      showError(err, 'training settings');
+      return;
+    }
+    if ($('train-finetune').checked) config.init = this.currentWeights();
+    this.config = config;
+    this.chart.clear();
+    this.state = 'loading';
+    this.#render();
+    this.#ensureWorker().postMessage({ type: 'start', config });
+    setStatus('Training: loading data…');
+  }
+
+  togglePause() {
+    if (this.state === 'running') this.worker.postMessage({ type: 'pause' });
+    else if (this.state === 'paused') this.worker.postMessage({ type: 'resume' });
+  }
+
+  reset() {
+    this.worker?.postMessage({ type: 'reset' });
+    this.chart.clear();
+    this.state = 'idle';
+    $('train-progress').value = 0;
+    for (const id of ['train-loss', 'train-heldout', 'train-throughput', 'train-epoch', 'train-step', 'train-eta']) $(id).textContent = '–';
+    this.#render();
+  }
+
+  #onMessage(msg) {
+    switch (msg.type) {
+      case 'data-progress':
+        $('train-progress').value = msg.fraction;
+        setStatus(`Training: loading the ${msg.label}… ${Math.round(100 * msg.fraction)}%`);
+        break;
+      case 'started':
+        this.totalSteps = msg.totalSteps;
+        this.stepsPerEpoch = msg.stepsPerEpoch;
+        this.state = 'running';
+        setStatus(`Training 784-${this.config.hidden}-${msg.latent} on ${msg.trainSize} images in a worker.`);
+        break;
+      case 'progress':
+        this.#progress(msg);
+        break;
+      case 'heldout':
+        $('train-heldout').textContent = msg.negElbo.toFixed(2);
+        this.chart.add('heldout', msg.step, msg.negElbo);
+        this.chart.draw();
+        break;
+      case 'weights':
+        this.onWeights(msg.bytes, { epoch: msg.epoch, step: msg.step, config: this.config });
+        break;
+      case 'scatter':
+        this.onScatter(msg);
+        break;
+      case 'paused':
+        this.state = 'paused';
+        setStatus(`Training paused at step ${msg.step}.`);
+        break;
+      case 'resumed':
+        this.state = 'running';
+        setStatus(`Training resumed at step ${msg.step}.`);
+        break;
+      case 'done':
+        this.state = 'done';
+        $('train-progress').value = 1;
+        setStatus(`Training finished: ${msg.epoch} epochs, ${msg.step} steps. The new model is active.`);
+        break;
+      case 'error':
+        this.state = this.state === 'loading' ? 'idle' : 'paused';
+        showError(msg.message, 'training');
+        break;
+      default:
+        break;
+    }
+    this.#render();
+  }
+
+  #progress(msg) {
+    const fraction = this.totalSteps ? msg.step / this.totalSteps : 0;
+    $('train-progress').value = Math.min(1, fraction);
+    $('train-epoch').textContent = `${Math.min(msg.epoch + 1, this.config.epochs)} / ${this.config.epochs}`;
+    $('train-step').textContent = `${msg.step} / ${this.totalSteps}`;
+    $('train-throughput').textContent = msg.samplesPerSec.toFixed(0);
+    $('train-loss').textContent = msg.negElbo.toFixed(2);
+    const remaining = ((this.totalSteps - msg.step) * this.config.batch) / Math.max(1, msg.samplesPerSec);
+    $('train-eta').textContent = formatDuration(remaining);
+    this.chart.add('train', msg.step, msg.negElbo);
+    this.chart.add('recon', msg.step, msg.recon);
+    this.chart.add('kl', msg.step, msg.kl);
+    this.chart.draw();
+  }
+
+  #render() {
+    const busy = this.state === 'running' || this.state === 'paused' || this.state === 'loading';
+    $('train-start').disabled = this.state === 'loading';
+    $('train-start').textContent = busy ? 'Restart' : 'Start';
+    $('train-pause').disabled = !(this.state === 'running' || this.state === 'paused');
+    $('train-pause').textContent = this.state === 'paused' ? 'Resume' : 'Pause';
+    $('train-pause').setAttribute('aria-pressed', String(this.state === 'paused'));
+    $('train-panel').dataset.state = this.state;
+  }
+}
+
+function formatDuration(seconds) {
+  if (!Number.isFinite(seconds)) return '–';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
