@@ -8,6 +8,7 @@ pub mod data;
 pub mod grid;
 pub mod loss;
 pub mod model;
+pub mod optim;
 pub mod preprocess;
 pub mod rng;
 pub mod train;

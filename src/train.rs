@@ -1,12 +1,13 @@
-//! Training with AdamW on the (β-weighted) negative ELBO, seeded shuffling, and held-out
+//! Training with Adam ([`crate::optim::Adam`], fused) on the (β-weighted) negative ELBO, seeded shuffling, and held-out
 //! evaluation.
 
 use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Dataset;
 use crate::loss::{iwae_nll, negative_elbo};
 use crate::model::{Vae, VaeConfig};
+use crate::optim::Adam;
 use crate::rng::Rng;
 use crate::weights;
 
@@ -36,7 +37,7 @@ pub struct ElboStats {
 pub struct Trainer {
     varmap: VarMap,
     vae: Vae,
-    optimizer: AdamW,
+    optimizer: Adam,
     rng: Rng,
     config: TrainConfig,
     order: Vec<usize>,
@@ -72,7 +73,7 @@ impl Trainer {
         }
         let vae = Vae::new(VarBuilder::from_varmap(&varmap, DType::F32, device), config.vae)?;
         let params = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
-        let optimizer = AdamW::new(varmap.all_vars(), params)?;
+        let optimizer = Adam::new(varmap.all_vars(), params)?;
         Ok(Self { varmap, vae, optimizer, rng, config, order: Vec::new(), cursor: 0, epoch: 0, steps: 0 })
     }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
 mod datasets;
 mod encode;
 mod eval;
@@ -46,6 +47,8 @@ enum Command {
     Grid(grid::GridArgs),
     /// Serve the app on 127.0.0.1.
     Serve(serve::ServeArgs),
+    /// Measure training throughput (samples/s) on MNIST minibatches.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => encode::run(args),
         Command::Grid(args) => grid::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
