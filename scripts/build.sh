@@ -10,8 +10,12 @@ say "wasm (release, +simd128)"
 cargo build --release --lib --target wasm32-unknown-unknown
 wasm-bindgen --target web --no-typescript --out-dir pkg target/wasm32-unknown-unknown/release/vae.wasm
 
-say "native vae binary (release)"
-cargo build --release --bin vae
+# The test script skips this (--no-native): `cargo test --release` builds the same binary with the
+# test features, and building both would compile candle twice.
+if [ "${1:-}" != "--no-native" ]; then
+  say "native vae binary (release)"
+  cargo build --release --bin vae
+fi
 
 # Datasets for the page: the IDX files, gzip-compressed (the page and the Rust reader both take gzip).
 mkdir -p www/data

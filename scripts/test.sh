@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --browser
-./scripts/build.sh
-cargo test --release
+./scripts/build.sh --no-native
+cargo test --release   # also builds target/release/vae, which the browser tests serve the app with
 node --test --test-concurrency=1 tests/e2e/

@@ -27,6 +27,12 @@ pub struct Adam {
     step: i32,
 }
 
+impl Adam {
+    pub fn params(&self) -> ParamsAdamW {
+        self.config.clone()
+    }
+}
+
 impl Optimizer for Adam {
     type Config = ParamsAdamW;
 

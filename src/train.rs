@@ -1,7 +1,7 @@
 //! Training with Adam ([`crate::optim::Adam`], fused) on the (β-weighted) negative ELBO, seeded shuffling, and held-out
 //! evaluation.
 
-use candle_core::{DType, Device, Result, Tensor};
+use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Dataset;
@@ -33,6 +33,20 @@ pub struct ElboStats {
     pub n: usize,
 }
 
+/// A batch loss this many times the lowest so far counts as divergence.
+pub const DIVERGENCE_FACTOR: f64 = 10.0;
+/// Healthy steps between the checkpoints that divergence falls back to.
+pub const CHECKPOINT_EVERY: usize = 100;
+
+/// What one training step did.
+#[derive(Clone, Copy, Debug)]
+pub struct StepReport {
+    /// The minibatch's statistics before the update (NaN or inf when it diverged).
+    pub stats: ElboStats,
+    /// The step diverged: the weights went back to the last checkpoint and the learning rate was halved.
+    pub diverged: bool,
+}
+
 /// Owns the trainable parameters, the optimiser and the RNG; steps through shuffled epochs.
 pub struct Trainer {
     varmap: VarMap,
@@ -44,6 +58,9 @@ pub struct Trainer {
     cursor: usize,
     epoch: usize,
     steps: usize,
+    healthy_steps: usize,
+    best_loss: f64,
+    checkpoint: Option<Vec<(Var, Tensor)>>,
 }
 
 impl Trainer {
@@ -74,7 +91,20 @@ impl Trainer {
         let vae = Vae::new(VarBuilder::from_varmap(&varmap, DType::F32, device), config.vae)?;
         let params = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
         let optimizer = Adam::new(varmap.all_vars(), params)?;
-        Ok(Self { varmap, vae, optimizer, rng, config, order: Vec::new(), cursor: 0, epoch: 0, steps: 0 })
+        Ok(Self {
+            varmap,
+            vae,
+            optimizer,
+            rng,
+            config,
+            order: Vec::new(),
+            cursor: 0,
+            epoch: 0,
+            steps: 0,
+            healthy_steps: 0,
+            best_loss: f64::INFINITY,
+            checkpoint: None,
+        })
     }
 
     /// The model being trained (shares its parameters).
@@ -113,23 +143,75 @@ impl Trainer {
         self.optimizer.set_learning_rate(lr)
     }
 
-    /// One AdamW step on the minibatch `x` [B, 784]; returns the batch's statistics before the step.
-    pub fn step(&mut self, x: &Tensor) -> Result<ElboStats> {
+    /// One Adam step on the minibatch `x` [B, 784]; reports the batch's statistics before the step.
+    ///
+    /// The step diverges when the loss or a gradient is NaN or infinite, or the loss exceeds
+    /// [`DIVERGENCE_FACTOR`] times the lowest batch loss so far. Then the update is skipped, the
+    /// weights go back to the last checkpoint (taken every [`CHECKPOINT_EVERY`] healthy steps, so
+    /// its loss was finite), the optimiser's moments restart and the learning rate is halved.
+    pub fn step(&mut self, x: &Tensor) -> Result<StepReport> {
+        if self.checkpoint.is_none() {
+            self.checkpoint = Some(self.snapshot()?);
+        }
         let terms = negative_elbo(&self.vae, x, &mut self.rng)?;
         let loss = terms.mean_total(self.config.beta)?;
         let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
         let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
-        if !(recon.is_finite() && kl.is_finite()) {
-            candle_core::bail!("training diverged: the loss is not finite (recon {recon}, KL {kl})");
-        }
-        self.optimizer.backward_step(&loss)?;
+        let stats = ElboStats { neg_elbo: recon + kl, recon, kl, n: x.dim(0)? };
         self.steps += 1;
-        Ok(ElboStats { neg_elbo: recon + kl, recon, kl, n: x.dim(0)? })
+        let healthy = stats.neg_elbo.is_finite() && stats.neg_elbo <= DIVERGENCE_FACTOR * self.best_loss && {
+            let grads = loss.backward()?;
+            let finite = self.gradients_finite(&grads)?;
+            if finite {
+                self.optimizer.step(&grads)?;
+            }
+            finite
+        };
+        if healthy {
+            self.best_loss = self.best_loss.min(stats.neg_elbo);
+            self.healthy_steps += 1;
+            if self.healthy_steps % CHECKPOINT_EVERY == 0 {
+                self.checkpoint = Some(self.snapshot()?);
+            }
+        } else {
+            self.recover()?;
+        }
+        Ok(StepReport { stats, diverged: !healthy })
+    }
+
+    /// Copies of the current weights.
+    fn snapshot(&self) -> Result<Vec<(Var, Tensor)>> {
+        self.varmap.all_vars().into_iter().map(|v| Ok((v.clone(), v.as_tensor().copy()?))).collect()
+    }
+
+    /// Back to the checkpoint, with fresh optimiser moments and half the learning rate.
+    fn recover(&mut self) -> Result<()> {
+        if let Some(checkpoint) = &self.checkpoint {
+            for (var, saved) in checkpoint {
+                var.set(saved)?;
+            }
+        }
+        let mut params = self.optimizer.params();
+        params.lr /= 2.0;
+        self.optimizer = Adam::new(self.varmap.all_vars(), params)?;
+        Ok(())
+    }
+
+    fn gradients_finite(&self, grads: &candle_core::backprop::GradStore) -> Result<bool> {
+        for var in self.varmap.all_vars() {
+            if let Some(g) = grads.get(&var) {
+                // NaN propagates through the sum and an inf stays inf (or becomes NaN).
+                if !g.sum_all()?.to_scalar::<f32>()?.is_finite() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// One step on the next minibatch of `data`, reshuffling at each epoch's start. An epoch ends
     /// after its last (possibly partial) batch; [`Self::epoch`] then increases.
-    pub fn train_step(&mut self, data: &Dataset) -> Result<ElboStats> {
+    pub fn train_step(&mut self, data: &Dataset) -> Result<StepReport> {
         if data.is_empty() {
             candle_core::bail!("cannot train on an empty dataset");
         }

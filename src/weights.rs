@@ -18,6 +18,9 @@ use crate::rng::Rng;
 /// Largest latent size or hidden width a file may declare. Bounds memory before any allocation.
 pub const MAX_LAYER_WIDTH: usize = 8192;
 
+/// Largest JSON header accepted (ours are under 2 KB; the safetensors format allows 100 MB).
+pub const MAX_HEADER_BYTES: u64 = 1 << 20;
+
 /// What a weights file says about how it was made, stored in the safetensors `__metadata__`.
 pub type Metadata = BTreeMap<String, String>;
 
@@ -29,6 +32,7 @@ pub struct LoadedVae {
 
 /// Reads and validates a `.safetensors` file's bytes and builds the model it describes.
 pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
+    check_header_length(bytes)?;
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
     let config = config_from_shapes(&file)?;
@@ -69,6 +73,21 @@ pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
     let vae = Vae::new(VarBuilder::from_tensors(tensors, DType::F32, device), config)?;
     let metadata = file_metadata(bytes)?;
     Ok(LoadedVae { vae, metadata })
+}
+
+/// The 8-byte little-endian header length must fit the file and [`MAX_HEADER_BYTES`].
+fn check_header_length(bytes: &[u8]) -> Result<()> {
+    let Some(prefix) = bytes.first_chunk::<8>() else {
+        bail!("not a valid .safetensors file: {} bytes is shorter than the 8-byte header length", bytes.len());
+    };
+    let n = u64::from_le_bytes(*prefix);
+    if n > MAX_HEADER_BYTES {
+        bail!("not a valid .safetensors file: header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes");
+    }
+    if n > (bytes.len() - 8) as u64 {
+        bail!("not a valid .safetensors file: header length {n} runs past the end of the {}-byte file", bytes.len());
+    }
+    Ok(())
 }
 
 fn tensor<'a>(file: &'a SafeTensors<'a>, name: &str) -> Result<TensorView<'a>> {

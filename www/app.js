@@ -102,7 +102,8 @@ function testSet(dataset) {
 
 /** Encodes the test set's means in slices between frames, then scatters them on the map. */
 async function computeScatter(model, dataset) {
-  const job = ++state.scatterJob;
+  const job = state.scatterJob;
+  metrics.scatterCount = 0;
   const set = await testSet(dataset);
   const count = set.length;
   const L = model.latentSize;
@@ -129,6 +130,7 @@ async function loadModel(entry) {
  */
 function activateModel(model, entry, live = false) {
   const sameShape = live && state.model?.latentSize === model.latentSize;
+  state.scatterJob += 1; // a scatter still being computed belongs to the old model
   state.model?.free();
   state.model = model;
   state.entry = entry;
@@ -144,7 +146,7 @@ function activateModel(model, entry, live = false) {
   setupLegend(entry.dataset);
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
-  onNextFrame('train-recons', paintTestReconstructions, 4);
+  onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   explainModel($('explain'), model, entry.label);
   if (live) return;
   setProgress(1);
@@ -154,16 +156,20 @@ function activateModel(model, entry, live = false) {
 
 /** Adds (or replaces) a model entry that carries its own bytes, e.g. one trained in this tab. */
 function customEntry(file, label, dataset, bytes) {
-  const entry = { file, label, dataset, bytes };
-  state.entries = [...state.entries.filter((e) => e.file !== file), entry];
+  // Option values are file names; a loaded file never shadows a shipped model of the same name.
+  const value = MODELS.some((m) => m.file === file) ? file.replace(/(\.safetensors)?$/, ' (loaded)$1') : file;
+  const entry = { file: value, label, dataset, bytes };
+  state.entries = [...state.entries.filter((e) => e.file !== value), entry];
   return entry;
 }
 
+const TRAINED_FILE = 'trained-in-tab.safetensors';
+
 function syncModelSelect() {
   const select = $('model-select');
-  if (select.options.length !== state.entries.length) {
-    select.replaceChildren(...state.entries.map((m) => new Option(m.label, m.file)));
-  }
+  const same = select.options.length === state.entries.length
+    && state.entries.every((m, i) => select.options[i].value === m.file && select.options[i].text === m.label);
+  if (!same) select.replaceChildren(...state.entries.map((m) => new Option(m.label, m.file)));
   select.value = state.entry.file;
 }
 
@@ -247,7 +253,7 @@ function bindTraining() {
   new TrainingPanel({
     onWeights: (bytes, info) => {
       try {
-        useWeights(bytes, 'trained-in-tab.safetensors', { live: true, dataset: info.config.dataset });
+        useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset });
       } catch (err) {
         showError(err, 'trained weights');
       }

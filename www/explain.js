@@ -1,4 +1,12 @@
 // A short account of what the loaded model computes, written from its sizes and metadata.
+// Names and metadata come from files the user may load, so they go in as text, never as markup.
+
+/** Builds an element from [tag, ...children]; strings become text nodes. */
+function h(tag, ...children) {
+  const el = document.createElement(tag);
+  el.append(...children.map((c) => (Array.isArray(c) ? h(...c) : String(c))));
+  return el;
+}
 
 export function explainModel(el, model, name) {
   const L = model.latentSize;
@@ -9,17 +17,18 @@ export function explainModel(el, model, name) {
   } catch {
     meta = {};
   }
-  const score = meta.test_neg_elbo
-    ? ` On the 10,000 test images its negative ELBO is <b>${Number(meta.test_neg_elbo).toFixed(1)} nats</b>
-       = reconstruction ${Number(meta.test_recon).toFixed(1)} + KL ${Number(meta.test_kl).toFixed(1)}
-       (${meta.epochs} epochs, β = ${meta.beta}).`
-    : '';
-  el.innerHTML = `
-    <p><b>${name}</b>: the <b>encoder</b> maps a 28×28 image (784 pixels) through ${H} ReLU units to
-    ${2 * L} numbers, the mean μ and log-variance log σ² of a Gaussian q(z|x) over a ${L}-dimensional latent z.
-    The <b>reparameterisation</b> z = μ + ε·σ, ε ~ N(0, I), makes sampling differentiable. The <b>decoder</b>
-    maps z through ${H} ReLU units to 784 pixel probabilities (sigmoid).</p>
-    <p>Training maximises the <b>ELBO</b> = E<sub>q</sub>[log p(x|z)] − KL(q(z|x) ‖ N(0, I)): reconstruct well
-    (binary cross-entropy over pixels) while keeping codes close to the prior, so every point of the latent
-    plane decodes to something digit-like.${score} All of it runs in this tab, in Rust compiled to WebAssembly.</p>`;
+  const score = Number.isFinite(Number(meta.test_neg_elbo))
+    ? [` On the 10,000 test images its negative ELBO is `, ['b', `${Number(meta.test_neg_elbo).toFixed(1)} nats`],
+      ` = reconstruction ${Number(meta.test_recon).toFixed(1)} + KL ${Number(meta.test_kl).toFixed(1)}`,
+      ` (${meta.epochs ?? '?'} epochs, β = ${meta.beta ?? '?'}).`]
+    : [];
+  el.replaceChildren(
+    h('p', ['b', name], ': the ', ['b', 'encoder'], ` maps a 28×28 image (784 pixels) through ${H} ReLU units to `,
+      `${2 * L} numbers, the mean μ and log-variance log σ² of a Gaussian q(z|x) over a ${L}-dimensional latent z. The `,
+      ['b', 'reparameterisation'], ' z = μ + ε·σ, ε ~ N(0, I), makes sampling differentiable. The ', ['b', 'decoder'],
+      ` maps z through ${H} ReLU units to 784 pixel probabilities (sigmoid).`),
+    h('p', 'Training maximises the ', ['b', 'ELBO'], ' = E[log p(x|z)] − KL(q(z|x) ‖ N(0, I)): reconstruct well ',
+      '(binary cross-entropy over pixels) while keeping codes close to the prior, so every point of the latent ',
+      'plane decodes to something digit-like.', ...score, ' All of it runs in this tab, in Rust compiled to WebAssembly.'),
+  );
 }

@@ -33,7 +33,7 @@ export class LatentMap {
   setModel(model, keepView = false) {
     if (keepView && this.model && model.latentSize === this.base.length) {
       this.model = model;
-      this.#requestGrid();
+      this.#requestGrid(false); // same view and scatter: the overlay stays as it is
       return;
     }
     this.model = model;
@@ -98,11 +98,11 @@ export class LatentMap {
   }
 
   /** Repaints the grid in bands of rows, one band per frame, so no frame waits on the whole grid. */
-  #requestGrid() {
-    const paint = { generation: (this.paint?.generation ?? 0) + 1, row: 0, ms: 0 };
+  #requestGrid(overlayToo = true) {
+    const paint = { row: 0, ms: 0 };
     this.paint = paint;
     onNextFrame('grid', () => this.#paintBand(paint), 2);
-    this.#requestOverlay();
+    if (overlayToo) this.#requestOverlay();
   }
 
   #requestOverlay() {

@@ -60,7 +60,7 @@ async function start(config) {
   job = { trainer, config, test, running: true, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0 };
   post({
     type: 'started', trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
-    totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize,
+    totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize, hidden: trainer.hiddenSize,
   });
   postHeldout(job);
   postWeights(job);
@@ -109,7 +109,14 @@ function runSlice() {
   let epochEnded = false;
   try {
     while (performance.now() - t0 < SLICE_MS) {
-      const [negElbo, recon, kl, n] = j.trainer.step();
+      const [negElbo, recon, kl, n, diverged] = j.trainer.step();
+      if (diverged) {
+        // The trainer already went back to its last good weights and halved the learning rate.
+        j.running = false;
+        post({ type: 'diverged', step: j.trainer.steps, loss: negElbo, lr: j.trainer.learningRate });
+        postWeights(j);
+        return;
+      }
       sum = [sum[0] + negElbo * n, sum[1] + recon * n, sum[2] + kl * n];
       samples += n;
       if (j.trainer.epoch !== j.epoch) {

@@ -110,7 +110,7 @@ export class TrainingPanel {
         this.totalSteps = msg.totalSteps;
         this.stepsPerEpoch = msg.stepsPerEpoch;
         this.state = 'running';
-        setStatus(`Training 784-${this.config.hidden}-${msg.latent} on ${msg.trainSize} images in a worker.`);
+        setStatus(`Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images in a worker.`);
         break;
       case 'progress':
         this.#progress(msg);
@@ -125,6 +125,12 @@ export class TrainingPanel {
         break;
       case 'scatter':
         this.onScatter(msg);
+        break;
+      case 'diverged':
+        this.state = 'paused';
+        $('train-lr').value = String(msg.lr);
+        showError(`training diverged at step ${msg.step} (loss ${Number.isFinite(msg.loss) ? msg.loss.toExponential(2) : msg.loss}): `
+          + `paused, restored the last good weights and halved the learning rate to ${msg.lr.toExponential(2)}. Press Resume to go on.`);
         break;
       case 'paused':
         this.state = 'paused';

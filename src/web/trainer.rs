@@ -61,11 +61,13 @@ impl Trainer {
         Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None })
     }
 
-    /// One optimiser step on the next minibatch; returns `[neg_elbo, recon, kl, batch size]`
-    /// (batch means, nats per image).
+    /// One optimiser step on the next minibatch; returns `[neg_elbo, recon, kl, batch size,
+    /// diverged]` (batch means, nats per image; `diverged` is 1 when the loss or a gradient was
+    /// not finite, the update was skipped and the learning rate halved, else 0).
     pub fn step(&mut self) -> Result<Vec<f64>, JsError> {
-        let s = self.trainer.train_step(&self.train).map_err(js_error)?;
-        Ok(vec![s.neg_elbo, s.recon, s.kl, s.n as f64])
+        let r = self.trainer.train_step(&self.train).map_err(js_error)?;
+        let s = r.stats;
+        Ok(vec![s.neg_elbo, s.recon, s.kl, s.n as f64, f64::from(u8::from(r.diverged))])
     }
 
     /// Negative ELBO of the held-out images: `[neg_elbo, recon, kl]`.
@@ -128,6 +130,11 @@ impl Trainer {
     #[wasm_bindgen(getter, js_name = latentSize)]
     pub fn latent_size(&self) -> usize {
         self.trainer.config().vae.latent
+    }
+
+    #[wasm_bindgen(getter, js_name = hiddenSize)]
+    pub fn hidden_size(&self) -> usize {
+        self.trainer.config().vae.hidden
     }
 
     #[wasm_bindgen(getter, js_name = learningRate)]

@@ -81,6 +81,17 @@ function pearson(a, b) {
 }
 
 const equal = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+/** Asserts two grey-level images are identical, with a short message (not a 300,000-line diff). */
+function assertSameImage(actual, expected, message) {
+  assert.equal(actual.length, expected.length, `${message}: size`);
+  let differing = 0;
+  let worst = 0;
+  actual.forEach((v, i) => {
+    if (v !== expected[i]) differing += 1;
+    worst = Math.max(worst, Math.abs(v - expected[i]));
+  });
+  assert.ok(differing === 0, `${message}: ${differing} of ${actual.length} pixels differ (max ${worst}/255)`);
+}
 const inked = (px) => px.filter((v) => v > 0).length;
 const meanAbsDiff = (a, b) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 
@@ -160,6 +171,17 @@ async function assertStatusOk() {
   const status = page.locator('[data-testid=status]');
   assert.equal(await status.evaluate((el) => el.classList.contains('error')), false, `status shows an error: ${await status.textContent()}`);
   assert.doesNotMatch(await status.textContent(), /error|failed|cannot/i);
+}
+
+/**
+ * Runs `action` and waits until the grid has been completely repainted after it (the map paints in
+ * bands over several frames; `gridPaints` counts finished grids); returns the grid's pixels.
+ */
+async function repaint(action) {
+  const before = (await metrics()).gridPaints;
+  await action();
+  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, before, { timeout: 10000 });
+  return readCanvas('latent-grid');
 }
 
 const sliderValues = () => page.$$eval('[data-testid^=latent-slider-]', (inputs) => inputs.map((i) => Number(i.value)));
@@ -296,7 +318,7 @@ test('the latent sliders work from the keyboard and drive the decoded image', as
     model.free();
     return Array.from(image, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
   });
-  assert.deepEqual(atFour, expected);
+  assertSameImage(atFour, expected, 'the decoded image is decode([4, 0])');
 
   await page.keyboard.press('Home');
   await page.waitForFunction(() => document.getElementById('decoded-label').textContent === 'z = (-4.00, 0.00)');
@@ -306,9 +328,7 @@ test('the latent sliders work from the keyboard and drive the decoded image', as
 });
 
 test('the latent grid is 20×20 distinct digits and follows the grid size', async () => {
-  await page.click('[data-testid=reset-view]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=latent-grid]').width === 560);
-  const grid = await readCanvas('latent-grid');
+  const grid = await repaint(() => page.click('[data-testid=reset-view]'));
   assert.equal(grid.width, 560);
   assert.equal(grid.height, 560);
   let distinct = 0;
@@ -325,26 +345,24 @@ test('the latent grid is 20×20 distinct digits and follows the grid size', asyn
   // Opposite corners of the plane decode to clearly different digits.
   assert.ok(meanAbsDiff(tile(grid, 0, 0), tile(grid, 19, 19)) > 20);
 
-  const paints = (await metrics()).gridPaints;
-  await page.fill('[data-testid=grid-size]', '10');
-  await page.press('[data-testid=grid-size]', 'Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid=latent-grid]').width === 280, null, { timeout: 5000 });
-  const small = await readCanvas('latent-grid');
+  const setSize = (value, key) => repaint(async () => {
+    await page.fill('[data-testid=grid-size]', value);
+    await page.press('[data-testid=grid-size]', key);
+  });
+  const small = await setSize('10', 'Enter');
+  assert.equal(small.width, 280);
   assert.equal(small.height, 280);
-  assert.ok((await metrics()).gridPaints > paints);
-  assert.ok(Math.max(...tile(small, 9, 9)) > 64);
+  let smallBlank = 0;
+  for (let ty = 0; ty < 10; ty++) for (let tx = 0; tx < 10; tx++) smallBlank += Math.max(...tile(small, tx, ty)) < 64 ? 1 : 0;
+  assert.equal(smallBlank, 0, 'every tile of the 10×10 grid has ink');
 
   // Out-of-range sizes are clamped, and the field shows the size used.
-  await page.fill('[data-testid=grid-size]', '2');
-  await page.press('[data-testid=grid-size]', 'Tab');
-  await page.waitForFunction(() => document.querySelector('[data-testid=latent-grid]').width === 140, null, { timeout: 5000 });
+  const tiny = await setSize('2', 'Tab');
+  assert.equal(tiny.width, 140);
   assert.equal(await page.inputValue('[data-testid=grid-size]'), '5');
 
-  await page.fill('[data-testid=grid-size]', '20');
-  await page.press('[data-testid=grid-size]', 'Tab');
-  await page.waitForFunction(() => document.querySelector('[data-testid=latent-grid]').width === 560, null, { timeout: 5000 });
-  await frames(1);
-  assert.deepEqual((await readCanvas('latent-grid')).px, grid.px, 'back at N = 20 the grid is the same');
+  const back = await setSize('20', 'Tab');
+  assertSameImage(back.px, grid.px, 'back at N = 20 the grid is the same');
   assert.deepEqual(problems, []);
 });
 
@@ -353,11 +371,7 @@ test('the wheel zooms the latent map and reset view restores it exactly', async 
   const box = await page.locator('[data-testid=latent-grid]').boundingBox();
   // Zoom towards a point off-centre, so the zoomed view is not symmetric to the full one.
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
-  const before = (await metrics()).gridPaints;
-  await page.mouse.wheel(0, -600);
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, before, { timeout: 5000 });
-  await frames(1);
-  const zoomed = await readCanvas('latent-grid');
+  const zoomed = await repaint(() => page.mouse.wheel(0, -600));
   assert.equal(zoomed.width, 560, 'zooming keeps the grid size');
   assert.ok(!equal(zoomed.px, original.px), 'zooming changes the grid');
   // Zoomed in, neighbouring tiles are closer to each other than at full view.
@@ -371,25 +385,16 @@ test('the wheel zooms the latent map and reset view restores it exactly', async 
   assert.ok(lastGridMs > 0 && lastGridMs < 5000, `lastGridMs = ${lastGridMs}`);
 
   // Zooming far out stops at the full view, which is the original grid again.
-  let paints = (await metrics()).gridPaints;
-  await page.mouse.wheel(0, 3000);
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, paints, { timeout: 5000 });
-  await frames(1);
-  assert.deepEqual((await readCanvas('latent-grid')).px, original.px, 'zoomed out to the full plane');
+  const out = await repaint(() => page.mouse.wheel(0, 3000));
+  assertSameImage(out.px, original.px, 'zoomed out to the full plane');
 
   // Zoom in again (elsewhere), then reset.
   await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.25);
-  paints = (await metrics()).gridPaints;
-  await page.mouse.wheel(0, -900);
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, paints, { timeout: 5000 });
-  await frames(1);
-  assert.ok(!equal((await readCanvas('latent-grid')).px, original.px));
+  const again = await repaint(() => page.mouse.wheel(0, -900));
+  assert.ok(!equal(again.px, original.px));
   await mouseAway();
-  const beforeReset = (await metrics()).gridPaints;
-  await page.click('[data-testid=reset-view]');
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, beforeReset, { timeout: 5000 });
-  await frames(1);
-  assert.deepEqual((await readCanvas('latent-grid')).px, original.px, 'reset view restores the original grid exactly');
+  const reset = await repaint(() => page.click('[data-testid=reset-view]'));
+  assertSameImage(reset.px, original.px, 'reset view restores the original grid exactly');
   assert.deepEqual(problems, []);
 });
 
@@ -447,21 +452,19 @@ test('switching to the 16-D model rebuilds the sliders and the map, and drawing 
   for (let i = 0; i < 16; i++) assert.equal(await page.locator(`[data-testid=latent-slider-${i}]`).count(), 1);
   assert.equal(await page.locator('#dim-x option').count(), 16);
   assert.equal(await page.locator('#dim-x').isDisabled(), false);
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, paints, { timeout: 5000 });
-  await frames(1);
+  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, paints, { timeout: 10000 });
   const grid = await readCanvas('latent-grid');
   let distinct = 0;
   for (let ty = 0; ty < 20; ty++) for (let tx = 0; tx < 19; tx++) distinct += equal(tile(grid, tx, ty), tile(grid, tx + 1, ty)) ? 0 : 1;
   assert.ok(distinct >= 300, `16-D grid: ${distinct} of 380 tiles differ from their right neighbour`);
 
   // A slider of a dimension that is not on the map's axes moves the whole grid.
-  const paintsBefore = (await metrics()).gridPaints;
-  await page.locator('[data-testid=latent-slider-5]').focus();
-  await page.keyboard.press('End');
-  await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, paintsBefore, { timeout: 5000 });
-  await frames(1);
-  assert.ok(!equal((await readCanvas('latent-grid')).px, grid.px), 'z5 = 4 changes the grid');
-  await page.click('#zero-button');
+  const moved = await repaint(async () => {
+    await page.locator('[data-testid=latent-slider-5]').focus();
+    await page.keyboard.press('End');
+  });
+  assert.ok(!equal(moved.px, grid.px), 'z5 = 4 changes the grid');
+  await repaint(() => page.click('#zero-button'));
 
   await clearDrawing();
   const zero = await draw(ZERO);

@@ -94,13 +94,23 @@ pub fn run(args: TrainArgs) -> CliResult {
     let mut best: Option<(f64, usize, Vec<u8>, ElboStats)> = None;
     let started = Instant::now();
     let mut samples = 0usize;
+    let mut lr_scale = 1.0; // halved at each divergence
     for epoch in 1..=args.epochs {
         bar.set_prefix(format!("epoch {epoch}/{}", args.epochs));
         let (mut sum, mut seen) = (0f64, 0usize);
         while trainer.epoch() < epoch {
             let progress = trainer.steps() as f64 / total_steps.max(1) as f64;
-            trainer.set_learning_rate(learning_rate(args.schedule, args.lr, progress));
-            let stats = trainer.train_step(&train)?;
+            trainer.set_learning_rate(lr_scale * learning_rate(args.schedule, args.lr, progress));
+            let report = trainer.train_step(&train)?;
+            if report.diverged {
+                bar.suspend(|| println!(
+                    "step {}: training diverged (loss {:.4}); restored the last good weights and halved the learning rate to {:.3e}",
+                    trainer.steps(), report.stats.neg_elbo, trainer.learning_rate()
+                ));
+                lr_scale /= 2.0;
+                continue;
+            }
+            let stats = report.stats;
             sum += stats.neg_elbo * stats.n as f64;
             seen += stats.n;
             samples += stats.n;
