@@ -1,12 +1,12 @@
 // Wires the explorer together: loads the wasm module and a model, connects the drawing pad, the
 // latent map and the sliders, and keeps every view in step with the current model.
-import init, { Model, ImageSet, drawingToInput, normalCdf, normalQuantile } from '../pkg/vae.js';
+import { startEngine, wasm, memoryBytes } from './engine.js';
 import { DrawingPad } from './draw.js';
 import { LatentMap } from './latent-map.js';
 import { LatentSliders } from './sliders.js';
 import { paintGrey, blank, CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
-import { setStatus, showError, setProgress, fetchBytes } from './status.js';
+import { setStatus, showError, setProgress, fetchBytes, setCrashHandler } from './status.js';
 import { metrics } from './metrics.js';
 import { MODELS, CLASS_NAMES, modelUrl, testSetUrls } from './models.js';
 import { explainModel } from './explain.js';
@@ -33,7 +33,7 @@ const sliders = new LatentSliders($('sliders'), (z) => {
 const map = new LatentMap({
   grid: $('latent-grid'),
   overlay: $('map-overlay'),
-  gauss: { cdf: (z) => normalCdf(z), quantile: (p) => normalQuantile(p) },
+  gauss: { cdf: (z) => wasm().normalCdf(z), quantile: (p) => wasm().normalQuantile(p) },
   onHover: (z) => onNextFrame('decoded', () => showDecoded(z ?? sliders.values()), 1),
   onPick: (z) => sliders.setValues(z),
 });
@@ -50,7 +50,7 @@ const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
 function updateReconstruction() {
   const t0 = performance.now();
   const canvas = $('draw-canvas');
-  const input = pad.isEmpty ? new Float32Array(0) : drawingToInput(pad.ink(), canvas.width, canvas.height);
+  const input = pad.isEmpty ? new Float32Array(0) : wasm().drawingToInput(pad.ink(), canvas.width, canvas.height);
   if (input.length === 0) {
     state.drawing = state.drawingMu = null;
     blank($('input-preview'));
@@ -95,7 +95,7 @@ function testSet(dataset) {
   if (!state.testSets.has(dataset)) {
     const urls = testSetUrls(dataset);
     state.testSets.set(dataset, Promise.all([fetchBytes(urls.images), fetchBytes(urls.labels)])
-      .then(([images, labels]) => new ImageSet(images, labels)));
+      .then(([images, labels]) => new (wasm().ImageSet)(images, labels)));
   }
   return state.testSets.get(dataset);
 }
@@ -121,7 +121,7 @@ async function computeScatter(model, dataset) {
 async function loadModel(entry) {
   setStatus(`Loading ${entry.label}…`);
   const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
-  activateModel(new Model(bytes), entry);
+  activateModel(new (wasm().Model)(bytes), entry);
 }
 
 /**
@@ -143,10 +143,11 @@ function activateModel(model, entry, live = false) {
     setupDims(L);
     sliders.setValues(new Float32Array(L));
   }
-  setupLegend(entry.dataset);
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
+  if (sameShape) return; // weights streaming in: nothing else about the page changes
+  setupLegend(entry.dataset);
   explainModel($('explain'), model, entry.label);
   if (live) return;
   setProgress(1);
@@ -197,7 +198,7 @@ async function paintTestReconstructions() {
 
 /** Validates `bytes` as a model and makes it active; on failure the current model stays. */
 function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset ?? 'mnist' } = {}) {
-  const model = new Model(bytes); // throws with the reason on a bad file
+  const model = new (wasm().Model)(bytes); // throws with the reason on a bad file
   const label = live ? `Trained in this tab (784-${model.hiddenSize}-${model.latentSize})` : `File: ${name}`;
   activateModel(model, customEntry(name, label, dataset, bytes), live);
 }
@@ -250,7 +251,7 @@ function bindControls() {
 }
 
 function bindTraining() {
-  new TrainingPanel({
+  const training = new TrainingPanel({
     onWeights: (bytes, info) => {
       try {
         useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset });
@@ -268,15 +269,55 @@ function bindTraining() {
       setStatus(`Loaded ${name}: 784-${state.model.hiddenSize}-${state.model.latentSize}. It is the active model.`);
     },
   });
+  return training;
+}
+
+/**
+ * After a wasm panic: the instance is dead, so start a fresh one and reload the active model into
+ * it. Everything the user had (drawing, sliders, training worker) stays.
+ */
+async function recoverEngine(err) {
+  if (state.recovering) return;
+  state.recovering = true;
+  metrics.crashes += 1;
+  showError(`the WebAssembly engine crashed (${err.message}); restarting it…`);
+  try {
+    state.scatterJob += 1;
+    state.model = null; // belonged to the dead instance: nothing to free
+    state.testSets.clear();
+    await startEngine();
+    const entry = state.entry;
+    const z = sliders.values();
+    const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file));
+    activateModel(new (wasm().Model)(bytes), entry, true);
+    if (z.length === state.model.latentSize) sliders.setValues(z);
+    computeScatter(state.model, entry.dataset).catch((e) => showError(e, 'test-set scatter'));
+    setStatus(`Recovered from an internal error (${err.message}): the engine was restarted and ${entry.label} reloaded.`);
+  } catch (e) {
+    showError(e, 'could not restart the engine; reload the page');
+  } finally {
+    state.recovering = false;
+  }
+}
+
+/** Hooks for tests and the soak script, only with `?debug` in the URL. */
+function exposeDebugHooks(training) {
+  if (!new URLSearchParams(location.search).has('debug')) return;
+  window.vaeDebug = {
+    memory: () => ({ mainWasmBytes: memoryBytes(), workerWasmBytes: training.workerMemoryBytes }),
+    panicMain: () => onNextFrame('debug-panic', () => wasm().debugPanic('deliberate test panic (main thread)'), 0),
+    panicWorker: () => training.worker?.postMessage({ type: 'debug-panic' }),
+  };
 }
 
 async function main() {
   bindControls();
-  bindTraining();
+  exposeDebugHooks(bindTraining());
+  setCrashHandler(recoverEngine);
   blank($('input-preview'));
   blank($('recon-canvas'));
   setProgress(0.05);
-  await init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+  await startEngine();
   setProgress(0.3);
   await loadModel(MODELS[0]);
   metrics.ready = true;

@@ -8,7 +8,7 @@ import { metrics } from './metrics.js';
 
 const FULL_VIEW = { u0: 0, u1: 1, v0: 0, v1: 1 };
 const MIN_SPAN = 1e-4;
-const BAND_ROWS = 5; // grid rows decoded per frame
+const BAND_ROWS = 4; // grid rows decoded per frame
 
 export class LatentMap {
   /**

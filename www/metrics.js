@@ -7,5 +7,6 @@ export const metrics = {
   reconUpdates: 0,
   lastReconMs: 0,
   scatterCount: 0,
+  crashes: 0,
 };
 Object.defineProperty(window, 'vaeMetrics', { value: metrics });

@@ -8,8 +8,19 @@ export function setStatus(text) {
   el.classList.remove('error');
 }
 
+let onCrash = null;
+
+/** `handler(err)` is called for a wasm crash (a panic traps the instance) instead of just showing it. */
+export function setCrashHandler(handler) {
+  onCrash = handler;
+}
+
 /** Shows an error (an Error, a wasm-thrown error or a string) without stopping the app. */
 export function showError(err, context = '') {
+  if (err instanceof WebAssembly.RuntimeError && onCrash) {
+    onCrash(err);
+    return;
+  }
   const el = statusEl();
   const message = err instanceof Error ? err.message : String(err);
   el.textContent = `${context ? context + ': ' : ''}${message}`;

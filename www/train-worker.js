@@ -1,7 +1,7 @@
 // The training worker: its own wasm instance and Trainer. Trains in slices of ~40 ms so that
 // pause/resume/reset messages are handled promptly; posts progress after every slice, the weights
 // every ~0.5 s, the held-out loss every few seconds and the test-set scatter at each epoch's end.
-import init, { ImageSet, Model, Trainer } from '../pkg/vae.js';
+import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
@@ -9,6 +9,14 @@ const HELDOUT_EVERY_MS = 3000;
 const HELDOUT_IMAGES = 1000;
 
 const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+let wasmMemory = null;
+wasmReady.then((exports) => { wasmMemory = exports.memory; });
+const memoryBytes = () => wasmMemory?.buffer.byteLength ?? 0;
+
+/** Reports an error; a wasm trap (a panic) means this worker's instance is dead and must be replaced. */
+function postError(err) {
+  post({ type: 'error', message: err.message ?? String(err), crashed: err instanceof WebAssembly.RuntimeError });
+}
 const sets = new Map();
 let job = null; // { trainer, config, test, running, ... }
 
@@ -127,7 +135,7 @@ function runSlice() {
     }
   } catch (err) {
     j.running = false;
-    post({ type: 'error', message: err.message ?? String(err) });
+    postError(err);
     return;
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -135,7 +143,7 @@ function runSlice() {
   j.rate = j.rate ? 0.8 * j.rate + 0.2 * rate : rate;
   const done = j.trainer.epoch >= j.config.epochs;
   post({
-    type: 'progress', epoch: j.trainer.epoch, step: j.trainer.steps, samplesPerSec: j.rate,
+    type: 'progress', epoch: j.trainer.epoch, step: j.trainer.steps, samplesPerSec: j.rate, memoryBytes: memoryBytes(),
     negElbo: sum[0] / samples, recon: sum[1] / samples, kl: sum[2] / samples,
   });
   const now = performance.now();
@@ -163,9 +171,12 @@ self.onmessage = async ({ data: msg }) => {
     } else if (msg.type === 'reset') {
       stop();
       post({ type: 'reset' });
+    } else if (msg.type === 'debug-panic') {
+      await wasmReady;
+      debugPanic('deliberate test panic (training worker)');
     }
   } catch (err) {
-    post({ type: 'error', message: err.message ?? String(err) });
+    postError(err);
   }
 };
 post({ type: 'hello' });

@@ -3,6 +3,7 @@
 // www/train-worker.js; the weights it posts become the explorer's model.
 import { LineChart } from './chart.js';
 import { setStatus, showError } from './status.js';
+import { onNextFrame } from './frame.js';
 
 const $ = (id) => document.getElementById(id);
 const num = (id) => Number($(id).value);
@@ -15,6 +16,8 @@ export class TrainingPanel {
   constructor({ onWeights, onScatter, currentWeights }) {
     Object.assign(this, { onWeights, onScatter, currentWeights });
     this.worker = null;
+    this.workerMemoryBytes = 0;
+    this.crashes = 0;
     this.state = 'idle'; // idle | loading | running | paused | done
     this.totalSteps = 0;
     this.stepsPerEpoch = 1;
@@ -118,7 +121,7 @@ export class TrainingPanel {
       case 'heldout':
         $('train-heldout').textContent = msg.negElbo.toFixed(2);
         this.chart.add('heldout', msg.step, msg.negElbo);
-        this.chart.draw();
+        this.#drawChart();
         break;
       case 'weights':
         this.onWeights(msg.bytes, { epoch: msg.epoch, step: msg.step, config: this.config });
@@ -146,8 +149,18 @@ export class TrainingPanel {
         setStatus(`Training finished: ${msg.epoch} epochs, ${msg.step} steps. The new model is active.`);
         break;
       case 'error':
-        this.state = this.state === 'loading' ? 'idle' : 'paused';
-        showError(msg.message, 'training');
+        if (msg.crashed) {
+          // The worker's wasm instance is dead: replace the worker; the explorer keeps the last weights.
+          this.worker.terminate();
+          this.worker = null;
+          this.state = 'idle';
+          this.crashes += 1;
+          showError(`the training worker crashed (${msg.message}) and was restarted; the last weights stay active. Press Start to train again.`);
+          this.#ensureWorker();
+        } else {
+          this.state = this.state === 'loading' ? 'idle' : 'paused';
+          showError(msg.message, 'training');
+        }
         break;
       default:
         break;
@@ -156,6 +169,7 @@ export class TrainingPanel {
   }
 
   #progress(msg) {
+    this.workerMemoryBytes = msg.memoryBytes;
     const fraction = this.totalSteps ? msg.step / this.totalSteps : 0;
     $('train-progress').value = Math.min(1, fraction);
     $('train-epoch').textContent = `${Math.min(msg.epoch + 1, this.config.epochs)} / ${this.config.epochs}`;
@@ -167,7 +181,11 @@ export class TrainingPanel {
     this.chart.add('train', msg.step, msg.negElbo);
     this.chart.add('recon', msg.step, msg.recon);
     this.chart.add('kl', msg.step, msg.kl);
-    this.chart.draw();
+    this.#drawChart();
+  }
+
+  #drawChart() {
+    onNextFrame('loss-chart', () => this.chart.draw(), 5);
   }
 
   #render() {

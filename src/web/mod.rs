@@ -20,6 +20,13 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Panics on purpose. Debug-only: the page calls it only through `window.vaeDebug` (with `?debug`
+/// in the URL), so tests can check that a crashed engine or worker is replaced and the app goes on.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
+}
+
 /// Turns a drawing's ink (`width`×`height` bytes, 0 = paper) into the 784-value model input;
 /// returns an empty array when there is no ink.
 #[wasm_bindgen(js_name = drawingToInput)]

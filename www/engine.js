@@ -1,0 +1,25 @@
+// The WebAssembly engine: one instance of the wasm module, replaced by a fresh one if it ever
+// panics (a Rust panic aborts the instance, which then throws WebAssembly.RuntimeError).
+let current = null;
+let exports = null;
+let generation = 0;
+
+/** Loads (or, after a crash, reloads) the module; resolves to its namespace. */
+export async function startEngine() {
+  generation += 1;
+  // A different URL gives a separate module record, hence a separate wasm instance.
+  const url = new URL(`../pkg/vae.js${generation > 1 ? `?instance=${generation}` : ''}`, import.meta.url);
+  const mod = await import(url.href);
+  exports = await mod.default({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+  current = mod;
+  return mod;
+}
+
+/** The live module namespace (Model, ImageSet, drawingToInput, …). */
+export const wasm = () => current;
+
+/** Bytes of the engine's linear memory. */
+export const memoryBytes = () => exports?.memory.buffer.byteLength ?? 0;
+
+/** True for the error a wasm panic (or any trap) throws. */
+export const isCrash = (err) => err instanceof WebAssembly.RuntimeError;
