@@ -97,11 +97,13 @@ export class LatentMap {
     return Float32Array.from({ length: n }, (_, i) => this.gauss.quantile(a + ((i + 0.5) / n) * (b - a)));
   }
 
-  /** Repaints the grid in bands of rows, one band per frame, so no frame waits on the whole grid. */
+  /**
+   * Repaints the grid in bands of rows, one band per frame, so no frame waits on the whole grid.
+   * A paint in progress finishes with the view it started with; changes meanwhile start one more.
+   */
   #requestGrid(overlayToo = true) {
-    const paint = { row: 0, ms: 0 };
-    this.paint = paint;
-    onNextFrame('grid', () => this.#paintBand(paint), 2);
+    if (this.paint && !this.paint.done) this.paint.stale = true;
+    else this.#startPaint();
     if (overlayToo) this.#requestOverlay();
   }
 
@@ -109,32 +111,64 @@ export class LatentMap {
     onNextFrame('overlay', () => this.#paintOverlay(), 3);
   }
 
-  #paintBand(paint) {
-    if (!this.model || paint !== this.paint) return;
+  #startPaint() {
+    const { u0, u1, v0, v1 } = this.view;
+    const job = {
+      n: this.n,
+      xs: this.#axis(u0, u1),
+      ys: this.#axis(v0, v1).reverse(), // rows top to bottom: the y axis from its largest value down
+      dims: [...this.dims],
+      base: Float32Array.from(this.base),
+      row: 0,
+      ms: 0,
+      done: false,
+      stale: false,
+    };
+    this.paint = job;
+    onNextFrame('grid', () => this.#paintBand(job), 2);
+  }
+
+  #paintBand(job) {
+    if (job !== this.paint) return;
+    if (!this.model) {
+      job.done = true;
+      return;
+    }
+    if (job.base.length !== this.model.latentSize) {
+      this.#startPaint(); // the model changed shape mid-paint
+      return;
+    }
+    try {
+      this.#paintRows(job);
+    } catch (err) {
+      job.done = true; // so the next request starts afresh
+      throw err;
+    }
+  }
+
+  #paintRows(job) {
     const t0 = performance.now();
-    const n = this.n;
-    const side = 28 * n;
-    if (this.grid.width !== side || this.grid.height !== side) {
+    const side = 28 * job.n;
+    if (job.row === 0 && (this.grid.width !== side || this.grid.height !== side)) {
       this.grid.width = side;
       this.grid.height = side;
     }
-    const { u0, u1, v0, v1 } = this.view;
-    const xs = this.#axis(u0, u1);
-    // Rows top to bottom are the y axis from its largest value down.
-    const ys = this.#axis(v0, v1).reverse();
-    const rows = Math.min(BAND_ROWS, n - paint.row);
-    const band = ys.slice(paint.row, paint.row + rows).reverse();
-    const rgba = this.model.decodeGridRgba(xs, band, this.dims[0], this.dims[1], this.base);
+    const rows = Math.min(BAND_ROWS, job.n - job.row);
+    const band = job.ys.slice(job.row, job.row + rows).reverse();
+    const rgba = this.model.decodeGridRgba(job.xs, band, job.dims[0], job.dims[1], job.base);
     const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), side, 28 * rows);
-    this.grid.getContext('2d').putImageData(image, 0, 28 * paint.row);
-    paint.row += rows;
-    paint.ms += performance.now() - t0;
-    if (paint.row < n) {
-      onNextFrame('grid', () => this.#paintBand(paint), 2);
-    } else {
-      metrics.gridPaints += 1;
-      metrics.lastGridMs = paint.ms;
+    this.grid.getContext('2d').putImageData(image, 0, 28 * job.row);
+    job.row += rows;
+    job.ms += performance.now() - t0;
+    metrics.gridBands += 1;
+    if (job.row < job.n) {
+      onNextFrame('grid', () => this.#paintBand(job), 2);
+      return;
     }
+    job.done = true;
+    metrics.gridPaints += 1;
+    metrics.lastGridMs = job.ms;
+    if (job.stale) this.#startPaint();
   }
 
   #toScreen(zx, zy, w, h) {

@@ -3,6 +3,7 @@
 export const metrics = {
   ready: false,
   gridPaints: 0,
+  gridBands: 0,
   lastGridMs: 0,
   reconUpdates: 0,
   lastReconMs: 0,
