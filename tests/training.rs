@@ -38,7 +38,9 @@ fn two_hundred_steps_lower_the_test_loss() {
     let mut first_batches = 0.0;
     let mut last_batches = 0.0;
     for step in 0..200 {
-        let stats = trainer.train_step(&train).unwrap();
+        let report = trainer.train_step(&train).unwrap();
+        assert!(!report.diverged, "step {step} diverged");
+        let stats = report.stats;
         assert!(stats.neg_elbo.is_finite());
         if step < 10 {
             first_batches += stats.neg_elbo / 10.0;
@@ -75,7 +77,7 @@ fn same_seed_repeats_exactly_and_different_seed_differs() {
     let data = common::mnist_train_first(500);
     let run = |seed: u64| {
         let mut trainer = Trainer::new(config(3, 32, seed), &Device::Cpu).unwrap();
-        let losses: Vec<f64> = (0..25).map(|_| trainer.train_step(&data).unwrap().neg_elbo).collect();
+        let losses: Vec<f64> = (0..25).map(|_| trainer.train_step(&data).unwrap().stats.neg_elbo).collect();
         (parameters(&trainer), losses)
     };
     let (a, losses_a) = run(42);
@@ -124,4 +126,31 @@ fn shipped_2d_model_reaches_its_test_elbo() {
 fn shipped_16d_model_reaches_its_test_elbo() {
     let neg_elbo = shipped_model_test_elbo("mnist-16d.safetensors", 16);
     assert!(neg_elbo <= 102.0, "mnist-16d: test negative ELBO {neg_elbo:.2} > 102");
+}
+
+/// lr = 10 diverges within a few steps. Each divergence restores the last checkpoint (finite
+/// weights), halves the learning rate and is reported; training then recovers to a sane loss.
+#[test]
+fn divergence_restores_finite_weights_and_halves_the_learning_rate() {
+    let train = common::mnist_train_first(2000);
+    let test = common::mnist_test().take(500);
+    let mut cfg = config(2, 64, 3);
+    cfg.learning_rate = 10.0;
+    let mut trainer = Trainer::new(cfg, &Device::Cpu).unwrap();
+    let mut divergences = 0;
+    for _ in 0..300 {
+        let lr = trainer.learning_rate();
+        let report = trainer.train_step(&train).unwrap();
+        if report.diverged {
+            divergences += 1;
+            assert_eq!(trainer.learning_rate(), lr / 2.0, "the learning rate is halved");
+            for (name, values) in parameters(&trainer) {
+                assert!(values.iter().all(|v| v.is_finite()), "{name} restored to finite values");
+            }
+        }
+    }
+    assert!(divergences >= 3, "lr = 10 should diverge repeatedly, saw {divergences}");
+    assert!(trainer.learning_rate() < 1.0);
+    let after = evaluate(trainer.vae(), &test, &mut Rng::new(0)).unwrap();
+    assert!(after.neg_elbo.is_finite() && after.neg_elbo < 300.0, "recovered to a sane loss: {}", after.neg_elbo);
 }
