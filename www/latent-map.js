@@ -168,6 +168,7 @@ export class LatentMap {
     job.done = true;
     metrics.gridPaints += 1;
     metrics.lastGridMs = job.ms;
+    metrics.firstGridAt ||= performance.now(); // ms since navigation start
     if (job.stale) this.#startPaint();
   }
 

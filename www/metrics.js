@@ -2,6 +2,7 @@
 // (exposed read-only as `window.vaeMetrics`).
 export const metrics = {
   ready: false,
+  firstGridAt: 0,
   gridPaints: 0,
   gridBands: 0,
   lastGridMs: 0,

@@ -1,0 +1,131 @@
+// In-page benchmarks: (a) decode and paint the 20×20 grid of the 2-D model, (b) encode + decode one
+// drawing, each with this app's wasm (candle) and with TensorFlow.js's wasm backend (SIMD) on the
+// same weights. (c) one training step runs in workers (bench/*-train-worker.js).
+import init, { Model, drawingToInput, quantileAxis } from '/pkg/vae.js';
+import { readSafetensors } from './safetensors.js';
+
+const tf = window.tf;
+const N = 20;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(fn, runs, warmup = 5) {
+  for (let i = 0; i < warmup; i++) fn();
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    ms.push(performance.now() - t0);
+  }
+  return { median: median(ms), min: Math.min(...ms), runs };
+}
+
+/** The ink of a drawn "7" on a 280×280 canvas (alpha channel), as the app's drawing pad makes it. */
+function drawingInk() {
+  const c = new OffscreenCanvas(280, 280);
+  const ctx = c.getContext('2d');
+  ctx.strokeStyle = '#fff';
+  ctx.lineWidth = 20;
+  ctx.lineCap = ctx.lineJoin = 'round';
+  ctx.beginPath();
+  ctx.moveTo(70, 60);
+  ctx.lineTo(210, 60);
+  ctx.quadraticCurveTo(150, 140, 120, 230);
+  ctx.stroke();
+  const rgba = ctx.getImageData(0, 0, 280, 280).data;
+  return Uint8Array.from({ length: 280 * 280 }, (_, i) => rgba[4 * i + 3]);
+}
+
+function paint(rgba) {
+  const ctx = document.getElementById('out').getContext('2d');
+  ctx.putImageData(new ImageData(rgba, 28 * N, 28 * N), 0, 0);
+}
+
+/** Grey 28×28 tiles (B·784 values, row-major grid) → RGBA of the (28N)² image. */
+function tile(values) {
+  const side = 28 * N;
+  const rgba = new Uint8ClampedArray(side * side * 4);
+  for (let k = 0; k < N * N; k++) {
+    const gr = Math.floor(k / N);
+    const gc = k % N;
+    for (let p = 0; p < 784; p++) {
+      const i = 4 * ((gr * 28 + Math.floor(p / 28)) * side + gc * 28 + (p % 28));
+      const g = values[k * 784 + p] * 255;
+      rgba[i] = rgba[i + 1] = rgba[i + 2] = g;
+      rgba[i + 3] = 255;
+    }
+  }
+  return rgba;
+}
+
+async function candle(bytes, runs) {
+  await init();
+  const model = new Model(bytes);
+  const xs = quantileAxis(N);
+  const base = new Float32Array(2);
+  const grid = time(() => {
+    const rgba = model.decodeGridRgba(xs, xs, 0, 1, base);
+    paint(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length));
+  }, runs);
+  const ink = drawingInk();
+  const drawing = time(() => {
+    const input = drawingToInput(ink, 280, 280);
+    const mu = model.encode(input).slice(0, 2);
+    model.decode(mu);
+  }, runs);
+  return { grid, drawing };
+}
+
+async function tfjs(bytes, runs) {
+  tf.wasm.setWasmPaths('/bench/tfjs-wasm/');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const w = readSafetensors(bytes);
+  // Inference weights pre-transposed to [in, out], so TF.js runs plain (fast) matrix products.
+  const t = (name) => tf.tensor(w[name].data, w[name].shape).transpose();
+  const b = (name) => tf.tensor(w[name].data, w[name].shape);
+  const [e0w, e0b, e2w, e2b, d0w, d0b, d2w, d2b] = [t('encoder.0.weight'), b('encoder.0.bias'), t('encoder.2.weight'), b('encoder.2.bias'),
+    t('decoder.0.weight'), b('decoder.0.bias'), t('decoder.2.weight'), b('decoder.2.bias')].map((x) => tf.keep(tf.clone(x)));
+  const decode = (z) => tf.sigmoid(tf.relu(z.matMul(d0w).add(d0b)).matMul(d2w).add(d2b));
+  const qs = Array.from(quantileAxis(N));
+  const zs = [];
+  for (let r = N - 1; r >= 0; r--) for (let c = 0; c < N; c++) zs.push(qs[c], qs[r]);
+  const grid = time(() => {
+    const values = tf.tidy(() => decode(tf.tensor2d(zs, [N * N, 2]))).dataSync();
+    paint(tile(values));
+  }, runs);
+  const ink = drawingInk();
+  const input = drawingToInput(ink, 280, 280);
+  const drawing = time(() => {
+    // The same drawing preprocessing (ours) feeds both: this times the network part for TF.js.
+    tf.tidy(() => {
+      const stats = tf.relu(tf.tensor2d(input, [1, 784]).matMul(e0w).add(e0b)).matMul(e2w).add(e2b);
+      decode(stats.slice([0, 0], [1, 2])).dataSync();
+    });
+  }, runs);
+  return { grid, drawing, backend: tf.getBackend() };
+}
+
+
+window.runBench = async (runs) => {
+  const bytes = new Uint8Array(await (await fetch('/www/models/mnist-2d.safetensors')).arrayBuffer());
+  const ours = await candle(bytes, runs);
+  const theirs = await tfjs(bytes, runs);
+  return { ours, tfjs: theirs };
+};
+
+/** Runs `script` as a worker for one training benchmark; resolves to its report. */
+window.runTrainWorker = (script, type, steps) => new Promise((resolve, reject) => {
+  const worker = new Worker(script, { type });
+  worker.onmessage = ({ data }) => {
+    worker.terminate();
+    if (data.error) reject(new Error(data.error));
+    else resolve(data);
+  };
+  worker.onerror = (e) => reject(new Error(e.message));
+  worker.postMessage({ steps });
+});
+window.benchReady = true;

@@ -1,0 +1,130 @@
+// The benchmark: this app (candle → wasm, and the native `vae`) against TensorFlow.js (wasm, SIMD)
+// and PyTorch (CPU) on the same model, weights, data, batch and optimiser, in one run.
+// Prints a table and writes bench/results.json.   Usage: node bench/run.js [runs=25]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { ROOT, VAE_BIN, startServer, launchBrowser } from '../tests/e2e/harness.js';
+
+const runs = Number(process.argv[2] ?? 25);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const GRID_FLOP = 400 * 2 * (2 * 512 + 512 * 784);
+const DRAWING_FLOP = 2 * (784 * 512 + 512 * 4) + 2 * (2 * 512 + 512 * 784);
+const trainFlopPerSample = (l, h = 512) => {
+  const forward = 2 * (784 * h + h * 2 * l + l * h + h * 784);
+  return forward + 2 * forward - 2 * 784 * h;
+};
+
+const BENCH_FILES = {
+  '/bench/tfjs/': 'node_modules/@tensorflow/tfjs/dist/',
+  '/bench/tfjs-wasm/': 'node_modules/@tensorflow/tfjs-backend-wasm/dist/',
+  '/bench/': 'bench/',
+};
+const TYPES = { js: 'text/javascript', html: 'text/html', wasm: 'application/wasm' };
+
+async function browserBench() {
+  const server = await startServer();
+  const { context, close } = await launchBrowser();
+  try {
+    // The benchmark's own files (TF.js, the bench page) are served by the test browser itself, so
+    // `vae serve` keeps serving only the app.
+    await context.route(`${server.url}bench/**`, (route) => {
+      const path = new URL(route.request().url()).pathname;
+      const [prefix, dir] = Object.entries(BENCH_FILES).find(([p]) => path.startsWith(p));
+      const file = join(ROOT, dir, path.slice(prefix.length));
+      route.fulfill({ body: readFileSync(file), contentType: TYPES[file.split('.').pop()] ?? 'application/octet-stream' });
+    });
+    const page = await context.newPage();
+    await page.goto(`${server.url}bench/page.html`);
+    await page.waitForFunction(() => window.benchReady);
+    const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent)).match(/Chrome\/([\d.]+)/)?.[1];
+    const inPage = await page.evaluate((n) => window.runBench(n), runs);
+    const steps = Math.max(20, runs);
+    const ours = await page.evaluate((n) => window.runTrainWorker('/bench/candle-train-worker.js', 'module', n), steps);
+    const theirs = await page.evaluate((n) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n), Math.min(steps, 20));
+    await page.close();
+    // (d) navigation to the first complete grid, cold cache: a fresh profile each time.
+    const cold = [];
+    for (let i = 0; i < 5; i++) {
+      const fresh = await launchBrowser();
+      const p = await fresh.context.newPage();
+      await p.goto(server.url, { waitUntil: 'commit' });
+      await p.waitForFunction(() => window.vaeMetrics?.firstGridAt > 0, null, { timeout: 30000 });
+      cold.push(await p.evaluate(() => window.vaeMetrics.firstGridAt));
+      await fresh.close();
+    }
+    return { version, inPage, ours, theirs, firstGridMs: median(cold) };
+  } finally {
+    await close();
+    server.close();
+  }
+}
+
+function nativeBench() {
+  const python = join(ROOT, 'bench/venv/bin/python');
+  let torchNote = null;
+  const hasTorch = existsSync(python) && (() => {
+    try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; }
+  })();
+  if (!hasTorch) torchNote = 'PyTorch skipped: bench/venv has no torch (scripts/bench.sh --torch sets it up)';
+  const out = {};
+  for (const latent of [2, 16]) {
+    for (const threads of [1, 2]) {
+      const vae = JSON.parse(execFileSync(VAE_BIN, ['--threads', String(threads), 'bench', '--latent', String(latent), '--steps', '100']).toString());
+      const torch = hasTorch ? JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100']).toString()) : null;
+      out[`784-512-${latent}@${threads}`] = { vae: vae.samples_per_s, torch: torch?.samples_per_s ?? null, torch_version: torch?.torch ?? null };
+    }
+  }
+  return { out, torchNote };
+}
+
+const b = await browserBench();
+const native = nativeBench();
+const wasmBytes = statSync(join(ROOT, 'pkg/vae_bg.wasm')).size;
+const wasmGzip = gzipSync(readFileSync(join(ROOT, 'pkg/vae_bg.wasm')), { level: 9 }).length;
+const oursStep = median(b.ours.stepMs);
+const tfjsStep = median(b.theirs.stepMs);
+const results = {
+  date: new Date().toISOString(),
+  machine: `${execFileSync('nproc').toString().trim()} cores; Chromium ${b.version}`,
+  runs,
+  browser: {
+    grid_ms: b.inPage.ours.grid.median,
+    drawing_ms: b.inPage.ours.drawing.median,
+    train_samples_per_s: 128 / (oursStep / 1000),
+    first_grid_ms: b.firstGridMs,
+    tfjs: {
+      grid_ms: b.inPage.tfjs.grid.median,
+      drawing_ms: b.inPage.tfjs.drawing.median,
+      train_samples_per_s: 128 / (tfjsStep / 1000),
+      backend: b.inPage.tfjs.backend,
+    },
+  },
+  native: { train_samples_per_s: native.out, note: native.torchNote },
+  wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: b.ours.memoryBytes / 2 ** 20 },
+};
+writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+const gf = (flop, ms) => (flop / (ms / 1000) / 1e9).toFixed(1);
+const rows = [
+  ['(a) 20×20 grid, decode + paint', `${results.browser.grid_ms.toFixed(1)} ms (${gf(GRID_FLOP, results.browser.grid_ms)} GFLOP/s)`,
+    `${results.browser.tfjs.grid_ms.toFixed(1)} ms (${gf(GRID_FLOP, results.browser.tfjs.grid_ms)} GFLOP/s)`, (results.browser.tfjs.grid_ms / results.browser.grid_ms).toFixed(2)],
+  ['(b) one drawing, encode + decode', `${results.browser.drawing_ms.toFixed(2)} ms (${gf(DRAWING_FLOP, results.browser.drawing_ms)} GFLOP/s)`,
+    `${results.browser.tfjs.drawing_ms.toFixed(2)} ms`, (results.browser.tfjs.drawing_ms / results.browser.drawing_ms).toFixed(2)],
+  ['(c) train step, batch 128, worker', `${oursStep.toFixed(1)} ms = ${results.browser.train_samples_per_s.toFixed(0)} samples/s (${gf(128 * trainFlopPerSample(2), oursStep)} GFLOP/s)`,
+    `${tfjsStep.toFixed(1)} ms = ${results.browser.tfjs.train_samples_per_s.toFixed(0)} samples/s`, (results.browser.train_samples_per_s / results.browser.tfjs.train_samples_per_s).toFixed(1)],
+  ['(d) navigation → first grid, cold', `${results.browser.first_grid_ms.toFixed(0)} ms`, '', ''],
+];
+console.log(`\nbench ${results.date} on ${results.machine}; medians of ${runs} runs after warm-up\n`);
+console.log('| browser | this app (candle, wasm) | TensorFlow.js (wasm, SIMD) | speed-up |\n|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log('\n| native training, batch 128 | vae (samples/s) | PyTorch CPU (samples/s) | vae / PyTorch |\n|---|---|---|---|');
+for (const [key, v] of Object.entries(native.out)) {
+  const [arch, threads] = key.split('@');
+  const l = Number(arch.split('-')[2]);
+  console.log(`| ${arch}, ${threads} thread${threads === '1' ? '' : 's'} | ${v.vae.toFixed(0)} (${(v.vae * trainFlopPerSample(l) / 1e9).toFixed(1)} GFLOP/s) | ${v.torch ? v.torch.toFixed(0) : 'skipped'} | ${v.torch ? (v.vae / v.torch).toFixed(2) : ''} |`);
+}
+if (native.torchNote) console.log(`\n${native.torchNote}`);
+console.log(`\nwasm: ${(wasmBytes / 1024).toFixed(0)} KiB, ${(wasmGzip / 1024).toFixed(0)} KiB gzipped; worker wasm memory while training ${results.wasm.peak_memory_mb.toFixed(0)} MiB`);
+console.log('wrote bench/results.json');

