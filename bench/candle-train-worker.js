@@ -1,11 +1,11 @@
 // (c) ours: one training step (batch 128, 784-512-2, Adam) in a worker with its own wasm instance,
 // exactly the app's Trainer, on real MNIST.
 import init, { ImageSet, Trainer } from '/pkg/vae.js';
+import { fetchBytes } from '/www/fetch.js';
 
 self.onmessage = async ({ data: { steps } }) => {
   try {
     const exports = await init();
-    const fetchBytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
     const train = new ImageSet(await fetchBytes('/www/data/mnist-train-images.idx.gz'), await fetchBytes('/www/data/mnist-train-labels.idx.gz'));
     const test = new ImageSet(await fetchBytes('/www/data/mnist-t10k-images.idx.gz'), await fetchBytes('/www/data/mnist-t10k-labels.idx.gz'));
     const trainer = new Trainer(train, 60000, test, 1000, 'mnist', 2, 512, 1, 1e-3, 128, 0n, undefined);

@@ -9,27 +9,10 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-class VAE(nn.Module):  # the seed's module
-    def __init__(self, input_dim, latent_dim):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(input_dim, 512), nn.ReLU(), nn.Linear(512, latent_dim * 2))
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, 512), nn.ReLU(), nn.Linear(512, input_dim), nn.Sigmoid())
-
-    def reparameterize(self, mu, log_var):
-        std = torch.exp(log_var / 2)
-        eps = torch.randn_like(std)
-        return mu + eps * std
-
-    def forward(self, x):
-        h = self.encoder(x)
-        mu, log_var = torch.chunk(h, 2, dim=-1)
-        z = self.reparameterize(mu, log_var)
-        return self.decoder(z), mu, log_var
+sys.path.insert(0, str(ROOT / "tests/fixtures"))
+from make_torch_fixture import VAE  # noqa: E402  the seed's module, verbatim
 
 
 def main():

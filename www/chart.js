@@ -1,6 +1,8 @@
 // A small live line chart on a canvas: several named series of (step, value) points.
 
 const PAD = { left: 44, right: 10, top: 10, bottom: 22 };
+/** Points kept per series: past this every other point is dropped, so memory stays bounded in long runs. */
+const MAX_POINTS = 1000;
 
 export class LineChart {
   /** `series` = [{ key, label, colour, dash? }] in legend order. */
@@ -16,7 +18,13 @@ export class LineChart {
   }
 
   add(key, step, value) {
-    if (Number.isFinite(value)) this.data.get(key).push([step, value]);
+    if (!Number.isFinite(value)) return;
+    let points = this.data.get(key);
+    if (points.length >= MAX_POINTS) {
+      points = points.filter((_, i) => i % 2 === 1);
+      this.data.set(key, points);
+    }
+    points.push([step, value]);
   }
 
   draw() {

@@ -2,6 +2,7 @@
 // pause/resume/reset messages are handled promptly; posts progress after every slice, the weights
 // every ~0.5 s, the held-out loss every few seconds and the test-set scatter at each epoch's end.
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
+import { fetchBytes } from './fetch.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
@@ -22,26 +23,6 @@ let job = null; // { trainer, config, test, running, ... }
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-async function fetchBytes(url, onProgress) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
-  const total = Number(response.headers.get('content-length')) || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    if (total) onProgress(loaded / total);
-  }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
-  return bytes;
-}
-
 /** The `split` ('train' or 't10k') of `dataset`, fetched once and parsed in wasm. */
 async function imageSet(dataset, split) {
   const key = `${dataset}-${split}`;
@@ -49,7 +30,7 @@ async function imageSet(dataset, split) {
     const url = (kind) => new URL(`data/${dataset}-${split}-${kind}.idx.gz`, import.meta.url);
     sets.set(key, (async () => {
       const label = `${dataset} ${split === 'train' ? 'training' : 'test'} set`;
-      const images = await fetchBytes(url('images'), (f) => post({ type: 'data-progress', fraction: f, label }));
+      const images = await fetchBytes(url('images'), (loaded, total) => total && post({ type: 'data-progress', fraction: loaded / total, label }));
       const labels = await fetchBytes(url('labels'), () => {});
       post({ type: 'data-progress', fraction: 1, label });
       return new ImageSet(images, labels);

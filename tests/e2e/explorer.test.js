@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launchBrowser, openApp, ROOT } from './harness.js';
+import { ROOT, startApp } from './harness.js';
 
 // Pearson correlation of the 28×28 input with its reconstruction. Measured (Chromium 156): the
 // 2-D model gives 0.79 for the "1" and 0.73 for the "0", the 16-D model 0.97–0.99; an input against
@@ -15,22 +15,19 @@ import { startServer, launchBrowser, openApp, ROOT } from './harness.js';
 const MIN_CORRELATION_2D = 0.5;
 const MIN_CORRELATION_16D = 0.8;
 
-let server;
-let browser;
+let app;
 let page;
 let problems;
 
 before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  ({ page, problems } = await openApp(browser.context, server.url));
+  app = await startApp();
+  ({ page, problems } = app);
   // The wasm module the app uses (same URL, so the same instance), for computing expectations.
   await page.evaluate(async () => { window.__vae = await import('/pkg/vae.js'); });
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await app?.close();
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -68,3 +68,20 @@ export async function openApp(context, baseUrl, path = '') {
   await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
   return { page, problems };
 }
+
+/**
+ * A served app in a fresh browser, opened at `path` (see openApp); `close()` ends both. The usual
+ * before/after pair of a test file.
+ */
+export async function startApp(path = '') {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  try {
+    const { page, problems } = await openApp(browser.context, server.url, path);
+    return { server, browser, page, problems, close: async () => { await browser.close(); server.close(); } };
+  } catch (err) {
+    await browser.close();
+    server.close();
+    throw err;
+  }
+}

@@ -5,22 +5,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launchBrowser, openApp } from './harness.js';
+import { ROOT, startApp } from './harness.js';
 
-let server;
-let browser;
+let app;
 let page;
 let problems;
 
 before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  ({ page, problems } = await openApp(browser.context, server.url, '?debug'));
+  app = await startApp('?debug');
+  ({ page, problems } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await app?.close();
 });
 
 const status = () => page.locator('[data-testid=status]').textContent();

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startServer, launchBrowser, openApp, VAE_BIN, ROOT } from './harness.js';
+import { ROOT, VAE_BIN, startApp } from './harness.js';
 
 const run = promisify(execFile);
 const COUNT = 8;
@@ -16,20 +16,17 @@ const MODELS = [
   { file: 'mnist-16d.safetensors', latent: 16 },
 ];
 
-let server;
-let browser;
+let app;
 let page;
 let problems;
 
 before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  ({ page, problems } = await openApp(browser.context, server.url));
+  app = await startApp();
+  ({ page, problems } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await app?.close();
 });
 
 /** `vae encode` for the first COUNT test images: { latent, mu, log_var, recon } (arrays of rows). */
