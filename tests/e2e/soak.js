@@ -1,6 +1,6 @@
 // Memory soak: trains in the worker while the main thread redraws the latent grid continuously,
 // sampling the main thread's and the worker's wasm memory and the page's JS heap (after a forced
-// GC). Growth is measured from the end of warm-up (a quarter of the run) to the end.
+// GC). Growth compares the medians of the first and last thirds after warm-up (a quarter of the run).
 //
 //   node tests/e2e/soak.js [seconds=600]      prints the samples and the growth as JSON
 import { fileURLToPath } from 'node:url';
@@ -43,15 +43,18 @@ export async function runSoak(seconds, { log = () => {} } = {}) {
       log(sample);
     }
     await page.evaluate(() => cancelAnimationFrame(window.soakFrame));
-    const warm = samples[Math.floor(samples.length / 4)];
-    const last = samples[samples.length - 1];
-    const total = (s) => s.jsHeapMB + s.mainWasmMB + s.workerWasmMB;
+    // Medians over the first and the last third after warm-up, so one noisy GC sample decides nothing.
+    const steady = samples.slice(Math.floor(samples.length / 4));
+    const third = Math.max(1, Math.floor(steady.length / 3));
+    const median = (key, part) => part.map((s) => s[key]).sort((a, b) => a - b)[Math.floor(part.length / 2)];
+    const early = steady.slice(0, third);
+    const late = steady.slice(-third);
+    const grow = (key) => median(key, late) / median(key, early) - 1;
     const growth = {
-      jsHeap: last.jsHeapMB / warm.jsHeapMB - 1,
-      mainWasm: last.mainWasmMB / warm.mainWasmMB - 1,
-      workerWasm: last.workerWasmMB / warm.workerWasmMB - 1,
-      total: total(last) / total(warm) - 1,
-      gridsPainted: last.grids - warm.grids,
+      jsHeap: grow('jsHeapMB'),
+      mainWasm: grow('mainWasmMB'),
+      workerWasm: grow('workerWasmMB'),
+      gridsPainted: steady[steady.length - 1].grids - steady[0].grids,
     };
     return { samples, growth, problems };
   } finally {
