@@ -43,13 +43,6 @@ impl VaeConfig {
         ]
     }
 
-    /// Number of scalar parameters.
-    pub fn parameter_count(&self) -> usize {
-        self.parameter_shapes()
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum()
-    }
 }
 
 /// The variational autoencoder.

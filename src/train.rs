@@ -116,10 +116,6 @@ impl Trainer {
         self.config
     }
 
-    pub fn varmap(&self) -> &VarMap {
-        &self.varmap
-    }
-
     /// Completed epochs.
     pub fn epoch(&self) -> usize {
         self.epoch
@@ -128,11 +124,6 @@ impl Trainer {
     /// Optimiser steps taken.
     pub fn steps(&self) -> usize {
         self.steps
-    }
-
-    /// Position in the current epoch, in images.
-    pub fn epoch_position(&self) -> usize {
-        self.cursor
     }
 
     pub fn learning_rate(&self) -> f64 {
