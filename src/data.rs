@@ -145,8 +145,27 @@ impl Dataset {
 
     /// Images `start..start+len` (clipped to the dataset), as [`Self::batch`].
     pub fn range(&self, start: usize, len: usize, device: &Device) -> Result<Tensor> {
-        let end = (start + len).min(self.len());
-        let indices: Vec<usize> = (start.min(end)..end).collect();
-        self.batch(&indices, device)
+        self.batch(&Self::span(start, len, self.len()), device)
+    }
+
+    /// The inputs a model with `classes` label classes takes for images `indices`: the images
+    /// [B, 784] and, when `classes > 0`, their one-hot labels [B, C].
+    pub fn model_input(&self, indices: &[usize], classes: usize, device: &Device) -> Result<(Tensor, Option<Tensor>)> {
+        let x = self.batch(indices, device)?;
+        if classes == 0 {
+            return Ok((x, None));
+        }
+        let labels: Vec<u8> = indices.iter().map(|&i| self.labels[i]).collect();
+        Ok((x, Some(crate::model::one_hot(&labels, classes, device)?)))
+    }
+
+    /// [`Self::model_input`] for images `start..start+len` (clipped to the dataset).
+    pub fn model_input_range(&self, start: usize, len: usize, classes: usize, device: &Device) -> Result<(Tensor, Option<Tensor>)> {
+        self.model_input(&Self::span(start, len, self.len()), classes, device)
+    }
+
+    fn span(start: usize, len: usize, total: usize) -> Vec<usize> {
+        let end = (start + len).min(total);
+        (start.min(end)..end).collect()
     }
 }

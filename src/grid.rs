@@ -54,14 +54,27 @@ pub fn grid_latents(xs: &[f32], ys: &[f32], dims: (usize, usize), base: &[f32]) 
     z
 }
 
-/// Decodes latents `z` (row-major, B·L values) into B images: B·784 intensities in [0, 1].
-pub fn decode_flat(vae: &Vae, z: &[f32]) -> Result<Vec<f32>> {
+/// Decodes latents `z` (row-major, B·L values) into B images: B·784 intensities in [0, 1]. A
+/// conditional model needs one label per point in `labels`; a plain one takes none.
+pub fn decode_flat(vae: &Vae, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
     let l = vae.config().latent;
     if l == 0 || z.len() % l != 0 {
         candle_core::bail!("{} latent values are not a whole number of {l}-dimensional points", z.len());
     }
     let z = Tensor::from_slice(z, (z.len() / l, l), vae.device())?;
-    vae.decode(&z)?.flatten_all()?.to_vec1::<f32>()
+    let y = labels.map(|labels| one_hot_for(vae, labels, z.dim(0)?)).transpose()?;
+    vae.decode(&z, y.as_ref())?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// One-hot labels [B, C] for a conditional `vae`, checking there is one label per input.
+pub fn one_hot_for(vae: &Vae, labels: &[u8], count: usize) -> Result<Tensor> {
+    if !vae.config().is_conditional() {
+        candle_core::bail!("this VAE is not conditional: it takes no label");
+    }
+    if labels.len() != count {
+        candle_core::bail!("{} labels for {count} inputs", labels.len());
+    }
+    crate::model::one_hot(labels, vae.config().classes, vae.device())
 }
 
 /// Tiles `cols`·`rows` images (784 intensities each, row-major order) into one (28·cols)×(28·rows)

@@ -4,8 +4,13 @@
 //! The data path: pixels → [`data`] → [`model::Vae::encode`] → z → [`model::Vae::decode`] → pixels,
 //! trained by [`train::Trainer`] on the negative ELBO of [`loss`].
 
+pub mod anomaly;
+pub mod compress;
+pub mod conditional;
 pub mod data;
 pub mod grid;
+pub mod inpaint;
+pub mod interpolate;
 pub mod loss;
 pub mod model;
 pub mod optim;

@@ -36,8 +36,13 @@ impl NegativeElbo {
 /// dimension: `[.., 784]` → `[..]`. Uses `max(l, 0) − l·x + log(1 + e^{−|l|})`, exact and finite
 /// for any logit.
 pub fn bce_with_logits(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+    bce_with_logits_elementwise(logits, x)?.sum(D::Minus1)
+}
+
+/// [`bce_with_logits`] pixel by pixel, not summed: same shape as `logits`.
+pub fn bce_with_logits_elementwise(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
     let softplus_neg_abs = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
-    ((logits.relu()? - (logits * x)?)? + softplus_neg_abs)?.sum(D::Minus1)
+    (logits.relu()? - (logits * x)?)? + softplus_neg_abs
 }
 
 /// KL(N(mu, exp(log_var)) || N(0, I)) summed over the latent dimension: [B, L] → [B].
@@ -46,35 +51,38 @@ pub fn kl_standard_normal(mu: &Tensor, log_var: &Tensor) -> Result<Tensor> {
     inner?.sum(D::Minus1)? * -0.5
 }
 
-/// The negative ELBO of images `x` [B, 784] with one reparameterised sample of z per image.
-pub fn negative_elbo(vae: &Vae, x: &Tensor, rng: &mut Rng) -> Result<NegativeElbo> {
+/// The negative ELBO of images `x` [B, 784] (labels `y` [B, C] for a conditional model) with one
+/// reparameterised sample of z per image.
+pub fn negative_elbo(vae: &Vae, x: &Tensor, y: Option<&Tensor>, rng: &mut Rng) -> Result<NegativeElbo> {
     let eps = rng.normal((x.dim(0)?, vae.config().latent), x.device())?;
-    negative_elbo_with_noise(vae, x, &eps)
+    negative_elbo_with_noise(vae, x, y, &eps)
 }
 
-/// The negative ELBO of images `x` [B, 784] with z = mu + `eps`·σ for the given noise `eps` [B, L].
-pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, eps: &Tensor) -> Result<NegativeElbo> {
-    let (mu, log_var) = vae.encode(x)?;
+/// The negative ELBO of images `x` [B, 784] (labels `y` [B, C] if conditional) with
+/// z = mu + `eps`·σ for the given noise `eps` [B, L].
+pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, y: Option<&Tensor>, eps: &Tensor) -> Result<NegativeElbo> {
+    let (mu, log_var) = vae.encode(x, y)?;
     let z = (&mu + eps.mul(&(&log_var * 0.5)?.exp()?)?)?;
-    let logits = vae.decode_logits(&z)?;
+    let logits = vae.decode_logits(&z, y)?;
     Ok(NegativeElbo {
         recon: bce_with_logits(&logits, x)?,
         kl: kl_standard_normal(&mu, &log_var)?,
     })
 }
 
-/// The IWAE estimate of −log p(x) for images `x` [B, 784] with `k` importance samples: [B].
+/// The IWAE estimate of −log p(x) (−log p(x|y) for a conditional model with labels `y` [B, C])
+/// for images `x` [B, 784] with `k` importance samples: [B].
 ///
 /// `−log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x)`, z_i ~ q(z|x). It is an upper bound on −log p(x)
 /// that tightens as `k` grows, and equals the (one-sample) negative ELBO in expectation at k = 1.
 /// Samples are processed `chunk` at a time to bound memory.
-pub fn iwae_nll(vae: &Vae, x: &Tensor, k: usize, rng: &mut Rng) -> Result<Tensor> {
+pub fn iwae_nll(vae: &Vae, x: &Tensor, y: Option<&Tensor>, k: usize, rng: &mut Rng) -> Result<Tensor> {
     if k == 0 {
         candle_core::bail!("the IWAE bound needs k ≥ 1 samples");
     }
     let (b, _) = x.dims2()?;
     let l = vae.config().latent;
-    let (mu, log_var) = vae.encode(x)?;
+    let (mu, log_var) = vae.encode(x, y)?;
     let std = (&log_var * 0.5)?.exp()?;
     let log_var_sum = log_var.sum(D::Minus1)?; // [B]
     let chunk = (4096 / b.max(1)).clamp(1, k);
@@ -84,7 +92,11 @@ pub fn iwae_nll(vae: &Vae, x: &Tensor, k: usize, rng: &mut Rng) -> Result<Tensor
         let c = chunk.min(k - done);
         let eps = rng.normal((c, b, l), x.device())?;
         let z = eps.broadcast_mul(&std)?.broadcast_add(&mu)?; // [c, B, L]
-        let logits = vae.decode_logits(&z.reshape((c * b, l))?)?;
+        let ys = match y {
+            Some(y) => Some(y.unsqueeze(0)?.broadcast_as((c, b, y.dim(1)?))?.reshape((c * b, ()))?),
+            None => None,
+        };
+        let logits = vae.decode_logits(&z.reshape((c * b, l))?, ys.as_ref())?;
         let xs = x.unsqueeze(0)?.broadcast_as((c, b, x.dim(1)?))?.reshape((c * b, ()))?;
         let log_px_z = bce_with_logits(&logits, &xs)?.reshape((c, b))?.neg()?;
         let log_pz = ((z.sqr()?.sum(D::Minus1)? + (l as f64) * LN_2PI)? * -0.5)?;

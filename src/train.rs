@@ -134,17 +134,18 @@ impl Trainer {
         self.optimizer.set_learning_rate(lr)
     }
 
-    /// One Adam step on the minibatch `x` [B, 784]; reports the batch's statistics before the step.
+    /// One Adam step on the minibatch `x` [B, 784] (with one-hot labels `y` [B, C] for a
+    /// conditional model); reports the batch's statistics before the step.
     ///
     /// The step diverges when the loss or a gradient is NaN or infinite, or the loss exceeds
     /// [`DIVERGENCE_FACTOR`] times the lowest batch loss so far. Then the update is skipped, the
     /// weights go back to the last checkpoint (taken every [`CHECKPOINT_EVERY`] healthy steps, so
     /// its loss was finite), the optimiser's moments restart and the learning rate is halved.
-    pub fn step(&mut self, x: &Tensor) -> Result<StepReport> {
+    pub fn step(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<StepReport> {
         if self.checkpoint.is_none() {
             self.checkpoint = Some(self.snapshot()?);
         }
-        let terms = negative_elbo(&self.vae, x, &mut self.rng)?;
+        let terms = negative_elbo(&self.vae, x, y, &mut self.rng)?;
         let loss = terms.mean_total(self.config.beta)?;
         let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
         let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
@@ -211,8 +212,9 @@ impl Trainer {
             self.cursor = 0;
         }
         let end = (self.cursor + self.config.batch_size).min(data.len());
-        let x = data.batch(&self.order[self.cursor..end], self.vae.device())?;
-        let stats = self.step(&x)?;
+        let classes = self.config.vae.classes;
+        let (x, y) = data.model_input(&self.order[self.cursor..end], classes, self.vae.device())?;
+        let stats = self.step(&x, y.as_ref())?;
         self.cursor = end;
         if self.cursor == data.len() {
             self.cursor = 0;
@@ -226,8 +228,8 @@ impl Trainer {
 pub fn evaluate(vae: &Vae, data: &Dataset, rng: &mut Rng) -> Result<ElboStats> {
     let (mut recon, mut kl) = (0f64, 0f64);
     for start in (0..data.len()).step_by(1000) {
-        let x = data.range(start, 1000, vae.device())?;
-        let terms = negative_elbo(vae, &x, rng)?;
+        let (x, y) = data.model_input_range(start, 1000, vae.config().classes, vae.device())?;
+        let terms = negative_elbo(vae, &x, y.as_ref(), rng)?;
         recon += terms.recon.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
         kl += terms.kl.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
     }
@@ -239,8 +241,8 @@ pub fn evaluate(vae: &Vae, data: &Dataset, rng: &mut Rng) -> Result<ElboStats> {
 pub fn evaluate_iwae(vae: &Vae, data: &Dataset, k: usize, rng: &mut Rng) -> Result<f64> {
     let mut total = 0f64;
     for start in (0..data.len()).step_by(100) {
-        let x = data.range(start, 100, vae.device())?;
-        total += iwae_nll(vae, &x, k, rng)?.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        let (x, y) = data.model_input_range(start, 100, vae.config().classes, vae.device())?;
+        total += iwae_nll(vae, &x, y.as_ref(), k, rng)?.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
     }
     Ok(total / data.len().max(1) as f64)
 }

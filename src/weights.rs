@@ -18,6 +18,9 @@ use crate::rng::Rng;
 /// Largest latent size or hidden width a file may declare. Bounds memory before any allocation.
 pub const MAX_LAYER_WIDTH: usize = 8192;
 
+/// Most label classes a conditional VAE's file may declare.
+pub const MAX_CLASSES: usize = 1000;
+
 /// Largest JSON header accepted (ours are under 2 KB; the safetensors format allows 100 MB).
 pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 
@@ -50,11 +53,12 @@ pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
         let view = tensor(&file, name)?;
         if view.shape() != shape.as_slice() {
             bail!(
-                "tensor `{name}` has shape {:?}, expected {:?} for latent size {} and hidden size {}",
+                "tensor `{name}` has shape {:?}, expected {:?} for latent size {} and hidden size {}{}",
                 view.shape(),
                 shape,
                 config.latent,
-                config.hidden
+                config.hidden,
+                if config.classes > 0 { format!(" with {} label classes", config.classes) } else { String::new() }
             );
         }
         let dtype = view.dtype();
@@ -95,8 +99,11 @@ fn tensor<'a>(file: &'a SafeTensors<'a>, name: &str) -> Result<TensorView<'a>> {
         .map_err(|_| candle_core::Error::Msg(format!("missing tensor `{name}`")))
 }
 
-/// Reads L and H from the shapes of `encoder.2.weight` [2L, H] and `decoder.0.weight` [H, L].
+/// Reads L and H from the shapes of `encoder.2.weight` [2L, H] and `decoder.0.weight` [H, L], and
+/// the number of label classes C of a conditional VAE from `encoder.0.weight` [H, 784 + C] and
+/// `decoder.0.weight` [H, L + C].
 fn config_from_shapes(file: &SafeTensors) -> Result<VaeConfig> {
+    let enc0 = tensor(file, "encoder.0.weight")?;
     let enc2 = tensor(file, "encoder.2.weight")?;
     let dec0 = tensor(file, "decoder.0.weight")?;
     let (two_l, h) = match enc2.shape() {
@@ -106,15 +113,20 @@ fn config_from_shapes(file: &SafeTensors) -> Result<VaeConfig> {
     if two_l == 0 || two_l % 2 != 0 {
         bail!("tensor `encoder.2.weight` has {two_l} rows; it must be 2L (mu and log_var), an even number > 0");
     }
-    let config = VaeConfig::new(two_l / 2, h);
+    let classes = match enc0.shape() {
+        [_, w] if *w >= IMAGE_PIXELS && w - IMAGE_PIXELS <= MAX_CLASSES => w - IMAGE_PIXELS,
+        s => bail!("tensor `encoder.0.weight` has shape {s:?}, expected [H, 784] (or [H, 784 + C] for a conditional VAE with C ≤ {MAX_CLASSES} classes)"),
+    };
+    let config = VaeConfig::conditional(two_l / 2, h, classes);
     if config.latent > MAX_LAYER_WIDTH || h == 0 || h > MAX_LAYER_WIDTH {
         bail!("latent size {} or hidden size {h} out of range 1..={MAX_LAYER_WIDTH}", config.latent);
     }
-    if dec0.shape() != [h, config.latent] {
+    if dec0.shape() != [h, config.latent + classes] {
         bail!(
-            "tensor `decoder.0.weight` has shape {:?}, expected [{h}, {}] to match `encoder.2.weight`",
+            "tensor `decoder.0.weight` has shape {:?}, expected [{h}, {}] to match `encoder.2.weight`{}",
             dec0.shape(),
-            config.latent
+            config.latent + classes,
+            if classes > 0 { format!(" and the {classes} label inputs of `encoder.0.weight`") } else { String::new() }
         );
     }
     Ok(config)
@@ -145,8 +157,8 @@ pub fn init_varmap(config: VaeConfig, rng: &mut Rng, device: &Device) -> Result<
     let varmap = VarMap::new();
     for (name, shape) in config.parameter_shapes() {
         let fan_in = match name {
-            "encoder.0.weight" | "encoder.0.bias" => IMAGE_PIXELS,
-            "decoder.0.weight" | "decoder.0.bias" => config.latent,
+            "encoder.0.weight" | "encoder.0.bias" => IMAGE_PIXELS + config.classes,
+            "decoder.0.weight" | "decoder.0.bias" => config.latent + config.classes,
             _ => config.hidden,
         };
         let t = rng.uniform(shape, 1.0 / (fan_in as f32).sqrt(), device)?;

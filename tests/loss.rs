@@ -164,12 +164,12 @@ fn iwae_bound_tightens_with_k_and_starts_at_the_elbo() {
     // The negative ELBO, averaged over 20 samples of z per image to shrink its noise.
     let reps = 20;
     let neg_elbo = (0..reps)
-        .map(|_| mean(&negative_elbo(&vae, &x, &mut rng).unwrap().total(1.0).unwrap()))
+        .map(|_| mean(&negative_elbo(&vae, &x, None, &mut rng).unwrap().total(1.0).unwrap()))
         .sum::<f64>()
         / reps as f64;
-    let iwae_1 = (0..reps).map(|_| mean(&iwae_nll(&vae, &x, 1, &mut rng).unwrap())).sum::<f64>() / reps as f64;
-    let iwae_10 = mean(&iwae_nll(&vae, &x, 10, &mut rng).unwrap());
-    let iwae_100 = mean(&iwae_nll(&vae, &x, 100, &mut rng).unwrap());
+    let iwae_1 = (0..reps).map(|_| mean(&iwae_nll(&vae, &x, None, 1, &mut rng).unwrap())).sum::<f64>() / reps as f64;
+    let iwae_10 = mean(&iwae_nll(&vae, &x, None, 10, &mut rng).unwrap());
+    let iwae_100 = mean(&iwae_nll(&vae, &x, None, 100, &mut rng).unwrap());
     eprintln!("negative ELBO {neg_elbo:.3}, −IWAE k=1 {iwae_1:.3}, k=10 {iwae_10:.3}, k=100 {iwae_100:.3}");
 
     assert!(neg_elbo.is_finite() && neg_elbo > 100.0 && neg_elbo < 250.0, "negative ELBO {neg_elbo} is implausible");
@@ -224,7 +224,7 @@ fn iwae_is_exact_when_the_decoder_ignores_z() {
     let nll: Vec<f64> = xs.iter().map(|img| img.iter().zip(&logits).map(|(&p, &l)| bce_reference(l, p as f64)).sum()).collect();
     let mut rng = Rng::new(8);
     for k in [1, 7, 50] {
-        let got = iwae_nll(&vae, &x, k, &mut rng).unwrap().to_vec1::<f32>().unwrap();
+        let got = iwae_nll(&vae, &x, None, k, &mut rng).unwrap().to_vec1::<f32>().unwrap();
         for (i, (&g, &want)) in got.iter().zip(&nll).enumerate() {
             assert!((g as f64 - want).abs() <= 2e-5 * want, "q = p, k={k}, image {i}: {g} vs −log p(x) = {want}");
         }
@@ -236,7 +236,7 @@ fn iwae_is_exact_when_the_decoder_ignores_z() {
         .map(|d| 0.5 * ((log_var[d] as f64).exp() + (mu[d] as f64).powi(2) - 1.0 - log_var[d] as f64))
         .sum();
     let gaps = |k: usize, images: usize, rng: &mut Rng| -> Vec<f64> {
-        let got = iwae_nll(&vae, &x.narrow(0, 0, images).unwrap(), k, rng).unwrap().to_vec1::<f32>().unwrap();
+        let got = iwae_nll(&vae, &x.narrow(0, 0, images).unwrap(), None, k, rng).unwrap().to_vec1::<f32>().unwrap();
         got.iter().zip(&nll).map(|(&g, &n)| g as f64 - n).collect()
     };
     let k1: Vec<f64> = (0..5).flat_map(|_| gaps(1, 200, &mut rng)).collect();
@@ -254,7 +254,7 @@ fn iwae_is_exact_when_the_decoder_ignores_z() {
 fn iwae_rejects_zero_samples() {
     let vae = fresh_model(VaeConfig::new(2, 8), 0, DType::F32).1;
     let x = Tensor::zeros((2, 784), DType::F32, &Device::Cpu).unwrap();
-    assert!(iwae_nll(&vae, &x, 0, &mut Rng::new(0)).is_err());
+    assert!(iwae_nll(&vae, &x, None, 0, &mut Rng::new(0)).is_err());
 }
 
 /// A fresh trainable model in `dtype`: its parameters (name, Var), sorted by name, and the model
@@ -282,7 +282,7 @@ fn negative_elbo_gradients_are_finite_and_nonzero() {
     let (vars, vae) = fresh_model(config, 11, DType::F32);
     assert_eq!(vars.len(), 8);
     let x = common::mnist_test().range(0, 64, &Device::Cpu).unwrap();
-    let loss = negative_elbo(&vae, &x, &mut Rng::new(5)).unwrap().mean_total(1.0).unwrap();
+    let loss = negative_elbo(&vae, &x, None, &mut Rng::new(5)).unwrap().mean_total(1.0).unwrap();
     let grads = loss.backward().unwrap();
     for (name, var) in &vars {
         let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for `{name}`"));
@@ -307,9 +307,9 @@ fn negative_elbo_gradients_match_finite_differences() {
     let eps = (Rng::new(6).normal((32, config.latent), &Device::Cpu).unwrap().to_dtype(DType::F64).unwrap() * 1.5).unwrap();
     for beta in [1.0, 0.5] {
         let loss_at = || -> f64 {
-            negative_elbo_with_noise(&vae, &x, &eps).unwrap().mean_total(beta).unwrap().to_scalar::<f64>().unwrap()
+            negative_elbo_with_noise(&vae, &x, None, &eps).unwrap().mean_total(beta).unwrap().to_scalar::<f64>().unwrap()
         };
-        let grads = negative_elbo_with_noise(&vae, &x, &eps).unwrap().mean_total(beta).unwrap().backward().unwrap();
+        let grads = negative_elbo_with_noise(&vae, &x, None, &eps).unwrap().mean_total(beta).unwrap().backward().unwrap();
         let mut pick = StdRng::seed_from_u64(17);
         let mut checked = 0;
         let mut worst = 0f64; // largest |error| / tolerance
@@ -324,7 +324,7 @@ fn negative_elbo_gradients_match_finite_differences() {
             };
             let h = 1e-5;
             for i in indices {
-                let mut at = |delta: f64| {
+                let at = |delta: f64| {
                     let mut values = flat.clone();
                     values[i] += delta;
                     var.set(&Tensor::from_vec(values, original.shape(), &Device::Cpu).unwrap()).unwrap();

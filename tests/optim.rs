@@ -19,7 +19,7 @@ fn run<O: Optimizer<Config = ParamsAdamW>>(params: ParamsAdamW, steps: usize) ->
     for _ in 0..steps {
         // Images in [0, 1]: squash Gaussian noise through a sigmoid.
         let x = candle_nn::ops::sigmoid(&data_rng.normal((16, 784), &device).unwrap()).unwrap();
-        let loss = negative_elbo(&vae, &x, &mut noise_rng).unwrap().mean_total(1.0).unwrap();
+        let loss = negative_elbo(&vae, &x, None, &mut noise_rng).unwrap().mean_total(1.0).unwrap();
         opt.backward_step(&loss).unwrap();
     }
     vae.named_parameters()

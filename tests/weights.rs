@@ -55,7 +55,7 @@ fn save_then_load_round_trips_exactly() {
         assert!(va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()), "`{na}` changed in the round trip");
     }
     let z = latents(10, 3);
-    assert_eq!(flat(&original.decode(&z).unwrap()), flat(&loaded.vae.decode(&z).unwrap()));
+    assert_eq!(flat(&original.decode(&z, None).unwrap()), flat(&loaded.vae.decode(&z, None).unwrap()));
 
     // No metadata at all (as `safetensors.torch.save_file` writes by default) reads as empty.
     let bare = load_vae(&save_vae(&original, &Metadata::new()).unwrap(), &Device::Cpu).unwrap();
@@ -76,7 +76,7 @@ fn half_precision_files_load_and_match_f32() {
     let config = VaeConfig::new(4, 32);
     let original = model(config, 2);
     let z = latents(16, 4);
-    let reference = flat(&original.decode(&z).unwrap());
+    let reference = flat(&original.decode(&z, None).unwrap());
     // (dtype, relative half-ulp, smallest subnormal / 2)
     for (dtype, rel, abs) in [(DType::F16, 2f32.powi(-11), 2f32.powi(-25)), (DType::BF16, 2f32.powi(-8), 0.0)] {
         let bytes = save_as(&original, dtype);
@@ -88,7 +88,7 @@ fn half_precision_files_load_and_match_f32() {
                 assert!((x - y).abs() <= rel * x.abs() + abs, "{dtype:?} `{name}`: {x} loaded as {y}");
             }
         }
-        let decoded = flat(&loaded.vae.decode(&z).unwrap());
+        let decoded = flat(&loaded.vae.decode(&z, None).unwrap());
         let worst = reference.iter().zip(&decoded).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         let tol = if dtype == DType::F16 { 2e-3 } else { 2e-2 };
         assert!(worst <= tol, "{dtype:?}: decoded pixels differ by up to {worst}");
@@ -430,15 +430,15 @@ fn pytorch_fixture_matches_numpy_reference() {
     assert_close_matrix("x", &x, &reference.x, 0.0);
 
     let eps = to_tensor(&reference.eps);
-    let (mu, log_var) = vae.encode(&x).unwrap();
+    let (mu, log_var) = vae.encode(&x, None).unwrap();
     assert_close_matrix("mu", &mu, &reference.mu, 1e-4);
     assert_close_matrix("log_var", &log_var, &reference.log_var, 1e-4);
     let z = (&mu + (&eps * (&log_var * 0.5).unwrap().exp().unwrap()).unwrap()).unwrap();
     assert_close_matrix("z", &z, &reference.z, 1e-4);
-    assert_close_matrix("x_recon", &vae.decode(&to_tensor(&reference.z)).unwrap(), &reference.x_recon, 1e-4);
-    assert_close_matrix("x_recon (own z)", &vae.decode(&z).unwrap(), &reference.x_recon, 1e-4);
+    assert_close_matrix("x_recon", &vae.decode(&to_tensor(&reference.z), None).unwrap(), &reference.x_recon, 1e-4);
+    assert_close_matrix("x_recon (own z)", &vae.decode(&z, None).unwrap(), &reference.x_recon, 1e-4);
 
-    let terms = negative_elbo_with_noise(vae, &x, &eps).unwrap();
+    let terms = negative_elbo_with_noise(vae, &x, None, &eps).unwrap();
     assert_close_vector("recon", &terms.recon, &reference.recon, 1e-4);
     assert_close_vector("kl", &terms.kl, &reference.kl, 1e-4);
     assert_close_vector("negative ELBO", &terms.total(1.0).unwrap(), &reference.neg_elbo, 1e-4);

@@ -5,9 +5,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::{grid, preprocess};
 
+mod apps;
 mod model;
 mod trainer;
 
+pub use apps::Inpainter;
 pub use model::{ImageSet, Model};
 pub use trainer::Trainer;
 

@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::grid;
+use crate::{anomaly, conditional, grid, loss};
 use crate::model::{Vae, IMAGE_PIXELS};
 use crate::rng::Rng;
 use crate::weights::{self, Metadata};
@@ -34,6 +34,12 @@ impl Model {
         self.vae.config().latent
     }
 
+    /// Label classes C of a conditional VAE; 0 for a plain one.
+    #[wasm_bindgen(getter)]
+    pub fn classes(&self) -> usize {
+        self.vae.config().classes
+    }
+
     /// Hidden width H.
     #[wasm_bindgen(getter, js_name = hiddenSize)]
     pub fn hidden_size(&self) -> usize {
@@ -52,40 +58,70 @@ impl Model {
         weights::save_vae(&self.vae, &self.metadata).map_err(js_error)
     }
 
-    /// Encodes B images (B·784 values in [0, 1]) into B·2L values: per image, mu (L) then log_var (L).
-    pub fn encode(&self, images: &[f32]) -> Result<Vec<f32>, JsError> {
-        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
-            return Err(JsError::new(&format!("{} values are not a whole number of 784-pixel images", images.len())));
-        }
-        let x = Tensor::from_slice(images, (images.len() / IMAGE_PIXELS, IMAGE_PIXELS), self.vae.device()).map_err(js_error)?;
-        let (mu, log_var) = self.vae.encode(&x).map_err(js_error)?;
+    /// Encodes B images (B·784 values in [0, 1]) into B·2L values: per image, mu (L) then
+    /// log_var (L). A conditional model also takes B labels.
+    pub fn encode(&self, images: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
+        let (x, y) = self.model_input(images, labels.as_deref())?;
+        let (mu, log_var) = self.vae.encode(&x, y.as_ref()).map_err(js_error)?;
         Tensor::cat(&[mu, log_var], 1).and_then(|t| t.flatten_all()?.to_vec1()).map_err(js_error)
     }
 
-    /// Decodes B latent points (B·L values) into B·784 intensities in [0, 1].
-    pub fn decode(&self, z: &[f32]) -> Result<Vec<f32>, JsError> {
-        grid::decode_flat(&self.vae, z).map_err(js_error)
+    /// Decodes B latent points (B·L values; B labels for a conditional model) into B·784
+    /// intensities in [0, 1].
+    pub fn decode(&self, z: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
+        grid::decode_flat(&self.vae, z, labels.as_deref()).map_err(js_error)
+    }
+
+    /// The anomaly score of one image (784 values; a label for a conditional model): its negative
+    /// ELBO in nats, the mean over `samples` draws of z.
+    #[wasm_bindgen(js_name = anomalyScore)]
+    pub fn anomaly_score(&mut self, image: &[f32], samples: usize, label: Option<u8>) -> Result<f32, JsError> {
+        let (x, y) = self.model_input(image, label.as_ref().map(std::slice::from_ref))?;
+        let score = anomaly::anomaly_scores(&self.vae, &x, y.as_ref(), samples, &mut self.rng).map_err(js_error)?;
+        score.to_vec1::<f32>().map(|v| v[0]).map_err(js_error)
+    }
+
+    /// The IWAE estimate of −log p(x) of one image with `k` importance samples, in nats.
+    pub fn iwae(&mut self, image: &[f32], k: usize, label: Option<u8>) -> Result<f32, JsError> {
+        let (x, y) = self.model_input(image, label.as_ref().map(std::slice::from_ref))?;
+        let nll = loss::iwae_nll(&self.vae, &x, y.as_ref(), k, &mut self.rng).map_err(js_error)?;
+        nll.to_vec1::<f32>().map(|v| v[0]).map_err(js_error)
+    }
+
+    /// Conditional models: the negative ELBO of `image` under each label (C values, lowest = the
+    /// label that explains it best).
+    #[wasm_bindgen(js_name = labelScores)]
+    pub fn label_scores(&mut self, image: &[f32], samples: usize) -> Result<Vec<f32>, JsError> {
+        conditional::label_scores(&self.vae, image, samples, &mut self.rng).map_err(js_error)
+    }
+
+    /// Conditional models: the style of `image` read with `label`, decoded as every label (C·784).
+    #[wasm_bindgen(js_name = renderAllLabels)]
+    pub fn render_all_labels(&self, image: &[f32], label: u8) -> Result<Vec<f32>, JsError> {
+        conditional::render_all_labels(&self.vae, image, label).map_err(js_error)
     }
 
     /// Decodes the grid with columns at `xs` (dimension `dim_x`) and rows at `ys` (dimension
     /// `dim_y`, top row = last value), other dimensions at `base`; returns the RGBA pixels of the
-    /// (28·xs.len())×(28·ys.len()) image.
+    /// (28·xs.len())×(28·ys.len()) image. A conditional model decodes every cell with `label`.
     #[wasm_bindgen(js_name = decodeGridRgba)]
-    pub fn decode_grid_rgba(&self, xs: &[f32], ys: &[f32], dim_x: usize, dim_y: usize, base: &[f32]) -> Result<Vec<u8>, JsError> {
+    pub fn decode_grid_rgba(&self, xs: &[f32], ys: &[f32], dim_x: usize, dim_y: usize, base: &[f32], label: Option<u8>) -> Result<Vec<u8>, JsError> {
         let l = self.latent_size();
         if base.len() != l || dim_x >= l || dim_y >= l || (dim_x == dim_y && l > 1) {
             return Err(JsError::new("grid dimensions do not fit the model's latent size"));
         }
         let z = grid::grid_latents(xs, ys, (dim_x, dim_y), base);
-        let images = grid::decode_flat(&self.vae, &z).map_err(js_error)?;
+        let labels = label.map(|label| vec![label; xs.len() * ys.len()]);
+        let images = grid::decode_flat(&self.vae, &z, labels.as_deref()).map_err(js_error)?;
         Ok(grid::tile_rgba(&images, xs.len(), ys.len()))
     }
 
     /// The posterior means of images `start..start+count` of `images`: count·L values.
     #[wasm_bindgen(js_name = encodeMeans)]
     pub fn encode_means(&self, images: &ImageSet, start: usize, count: usize) -> Result<Vec<f32>, JsError> {
-        let x = images.data.range(start, count, self.vae.device()).map_err(js_error)?;
-        let (mu, _) = self.vae.encode(&x).map_err(js_error)?;
+        let classes = self.vae.config().classes;
+        let (x, y) = images.data.model_input_range(start, count, classes, self.vae.device()).map_err(js_error)?;
+        let (mu, _) = self.vae.encode(&x, y.as_ref()).map_err(js_error)?;
         mu.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)
     }
 
@@ -93,6 +129,23 @@ impl Model {
     #[wasm_bindgen(js_name = samplePrior)]
     pub fn sample_prior(&mut self, count: usize, temperature: f32) -> Vec<f32> {
         (0..count * self.latent_size()).map(|_| self.rng.standard_normal() * temperature).collect()
+    }
+}
+
+impl Model {
+    /// Images (B·784 values) as a tensor [B, 784], with one-hot labels for a conditional model.
+    fn model_input(&self, images: &[f32], labels: Option<&[u8]>) -> Result<(Tensor, Option<Tensor>), JsError> {
+        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
+            return Err(JsError::new(&format!("{} values are not a whole number of 784-pixel images", images.len())));
+        }
+        let b = images.len() / IMAGE_PIXELS;
+        let x = Tensor::from_slice(images, (b, IMAGE_PIXELS), self.vae.device()).map_err(js_error)?;
+        let y = match (self.vae.config().is_conditional(), labels) {
+            (false, None) => None,
+            (true, None) => return Err(JsError::new("this conditional VAE needs a label for every input")),
+            (_, Some(labels)) => Some(grid::one_hot_for(&self.vae, labels, b).map_err(js_error)?),
+        };
+        Ok((x, y))
     }
 }
 

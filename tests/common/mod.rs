@@ -32,3 +32,26 @@ pub fn mnist_train() -> Dataset {
 pub fn mnist_train_first(n: usize) -> Dataset {
     mnist_train().take(n)
 }
+
+/// Fashion-MNIST's 10,000 test images, from Debian's `dataset-fashion-mnist` (gzip IDX).
+pub fn fashion_test() -> Dataset {
+    let dir = PathBuf::from("/usr/share/datasets/fashion-mnist");
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {} ({e}); install dataset-fashion-mnist", path.display()))
+    };
+    Dataset::from_idx(&read("t10k-images-idx3-ubyte.gz"), &read("t10k-labels-idx1-ubyte.gz")).expect("Fashion-MNIST test set parses")
+}
+
+/// Folder of the shipped weights: `$VAE_MODELS_DIR` if set, else `www/models`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("VAE_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/models"))
+}
+
+/// A shipped model's bytes, failing (not skipping) when it is absent.
+pub fn shipped_model_bytes(file: &str) -> Vec<u8> {
+    let path = models_dir().join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("shipped model {} is missing ({e}); train it and commit it", path.display()))
+}

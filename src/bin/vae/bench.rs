@@ -53,7 +53,7 @@ pub fn run(args: BenchArgs) -> CliResult {
     let mut times = Vec::with_capacity(args.steps);
     for (i, x) in batches.iter().enumerate() {
         let t0 = Instant::now();
-        trainer.step(x)?;
+        trainer.step(x, None)?;
         if i >= 10 {
             times.push(t0.elapsed().as_secs_f64());
         }

@@ -27,9 +27,9 @@ pub fn run(args: EncodeArgs) -> CliResult {
         .vae;
     let test = args.dataset.load(Split::Test)?;
     let count = args.count.min(test.len());
-    let x = test.range(0, count, &device)?;
-    let (mu, log_var) = vae.encode(&x)?;
-    let recon = vae.decode(&mu)?;
+    let (x, y) = test.model_input_range(0, count, vae.config().classes, &device)?;
+    let (mu, log_var) = vae.encode(&x, y.as_ref())?;
+    let recon = vae.decode(&mu, y.as_ref())?;
     let json = serde_json::json!({
         "latent": vae.config().latent,
         "mu": mu.to_vec2::<f32>()?,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use candle_core::Device;
-use vae::{rng::Rng, train, weights};
+use vae::{anomaly, rng::Rng, train, weights};
 
 use crate::datasets::Split;
 use crate::{read_file, CliResult, DatasetName};
@@ -24,6 +24,10 @@ pub struct EvalArgs {
     /// Seed for the sampled z.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also write the quantiles of the per-image anomaly scores (negative ELBO, mean of 16 draws
+    /// of z) over the test set to this JSON file: the page's reference for anomaly percentiles.
+    #[arg(long)]
+    anomaly_out: Option<PathBuf>,
 }
 
 pub fn run(args: EvalArgs) -> CliResult {
@@ -38,16 +42,30 @@ pub fn run(args: EvalArgs) -> CliResult {
         Some(k) => Some(train::evaluate_iwae(&loaded.vae, &test, k, &mut rng)?),
         None => None,
     };
+    if let Some(path) = &args.anomaly_out {
+        let scores = anomaly::score_dataset(&loaded.vae, &test, anomaly::SCORE_SAMPLES, &mut rng)?;
+        let json = serde_json::json!({
+            "score": "negative ELBO in nats, mean of 16 draws of z",
+            "samples": anomaly::SCORE_SAMPLES,
+            "dataset": args.dataset.label(),
+            "images": scores.len(),
+            "quantiles": anomaly::quantile_table(&scores, anomaly::QUANTILE_POINTS)
+                .iter().map(|q| (q * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+        });
+        std::fs::write(path, json.to_string()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         let json = serde_json::json!({
             "neg_elbo": stats.neg_elbo, "recon": stats.recon, "kl": stats.kl,
             "iwae_nll": iwae, "k": args.k, "n": stats.n,
             "latent": loaded.vae.config().latent, "hidden": loaded.vae.config().hidden,
+            "classes": loaded.vae.config().classes,
         });
         println!("{json}");
     } else {
         let c = loaded.vae.config();
-        println!("model: 784-{}-{} ({} test images of {})", c.hidden, c.latent, stats.n, args.dataset.label());
+        let kind = if c.is_conditional() { format!(", conditional on {} labels", c.classes) } else { String::new() };
+        println!("model: 784-{}-{}{kind} ({} test images of {})", c.hidden, c.latent, stats.n, args.dataset.label());
         println!("negative ELBO: {:.2} nats/image (reconstruction {:.2}, KL {:.2})", stats.neg_elbo, stats.recon, stats.kl);
         if let (Some(v), Some(k)) = (iwae, args.k) {
             println!("IWAE −log p(x), k={k}: {v:.2} nats/image");

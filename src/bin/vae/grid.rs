@@ -16,6 +16,9 @@ pub struct GridArgs {
     n: u16,
     #[arg(long)]
     out: PathBuf,
+    /// The label to decode with, for a conditional model.
+    #[arg(long)]
+    label: Option<u8>,
 }
 
 pub fn run(args: GridArgs) -> CliResult {
@@ -28,7 +31,13 @@ pub fn run(args: GridArgs) -> CliResult {
     let n = args.n as usize;
     let axis = grid::quantile_axis(n);
     let z = grid::grid_latents(&axis, &axis, (0, 1), &[0.0, 0.0]);
-    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z)?, n, n);
+    let labels = match (vae.config().classes, args.label) {
+        (0, None) => None,
+        (0, Some(_)) => return Err("--label is for conditional models; this one is not".into()),
+        (c, Some(label)) if (label as usize) < c => Some(vec![label; n * n]),
+        (c, _) => return Err(format!("this conditional model needs --label in 0..{c}").into()),
+    };
+    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z, labels.as_deref())?, n, n);
     let side = (28 * n) as u32;
     let file = std::fs::File::create(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);

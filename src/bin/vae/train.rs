@@ -41,6 +41,9 @@ pub struct TrainArgs {
     lr: f64,
     #[arg(long, value_enum, default_value = "constant")]
     schedule: Schedule,
+    /// Train the conditional VAE: encoder and decoder also take the one-hot label (10 classes).
+    #[arg(long)]
+    conditional: bool,
     /// Weight of the KL term.
     #[arg(long, default_value_t = 1.0)]
     beta: f64,
@@ -73,7 +76,7 @@ pub fn run(args: TrainArgs) -> CliResult {
     let (train, holdout) = split_holdout(&full, args.holdout)?;
     let test = args.dataset.load(Split::Test)?;
     let config = TrainConfig {
-        vae: VaeConfig::new(args.latent as usize, args.hidden as usize),
+        vae: VaeConfig::conditional(args.latent as usize, args.hidden as usize, if args.conditional { 10 } else { 0 }),
         beta: args.beta,
         learning_rate: args.lr,
         batch_size: args.batch as usize,
@@ -86,8 +89,8 @@ pub fn run(args: TrainArgs) -> CliResult {
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "),
     );
     println!(
-        "training 784-{}-{} on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
-        config.vae.hidden, config.vae.latent, train.len(), args.dataset.label(), holdout.len(),
+        "training {}784-{}-{} on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
+        if args.conditional { "conditional " } else { "" }, config.vae.hidden, config.vae.latent, train.len(), args.dataset.label(), holdout.len(),
         args.epochs, config.batch_size, args.lr, args.schedule, args.beta
     );
     let mut eval_rng = Rng::new(args.seed ^ 0x5eed);
@@ -164,9 +167,14 @@ fn split_holdout(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
 
 fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats) -> weights::Metadata {
     [
-        ("format", "pytorch state_dict of the seed's VAE".to_string()),
+        ("format", if args.conditional {
+            "pytorch state_dict of a conditional VAE: encoder.0 takes [x (784), one-hot label (10)], decoder.0 takes [z (L), one-hot label (10)]"
+        } else {
+            "pytorch state_dict of the seed's VAE"
+        }.to_string()),
         ("dataset", args.dataset.label().to_string()),
         ("latent", config.vae.latent.to_string()),
+        ("classes", config.vae.classes.to_string()),
         ("hidden", config.vae.hidden.to_string()),
         ("beta", config.beta.to_string()),
         ("epochs", epoch.to_string()),
