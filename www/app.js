@@ -13,6 +13,13 @@ import { MODELS, CLASS_NAMES, modelUrl, testSetUrls } from './models.js';
 import { explainModel } from './explain.js';
 import { TrainingPanel } from './training-panel.js';
 import { bindWeightsFiles } from './weights-files.js';
+import { GalleryPanel } from './uses/gallery.js';
+import { InterpolatePanel } from './uses/interpolate.js';
+import { InpaintPanel } from './uses/inpaint.js';
+import { AnomalyPanel } from './uses/anomaly.js';
+import { StyleTransferPanel } from './uses/style-transfer.js';
+import { CompressPanel, parseShareHash } from './uses/compress.js';
+import { BlurPanel } from './uses/blur.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,6 +29,7 @@ const state = {
   entries: [...MODELS], // shipped models, then trained or loaded ones (those carry their bytes)
   drawing: null, // the 784-value model input of the current drawing, or null when empty
   drawingMu: null,
+  loadedTest: null, // { index, image, version }: a test image loaded into the pad, exact until the ink changes
   testSets: new Map(), // dataset → Promise<ImageSet>
   scatterJob: 0,
 };
@@ -29,6 +37,7 @@ const state = {
 const pad = new DrawingPad($('draw-canvas'), () => onNextFrame('recon', updateReconstruction, 0));
 const sliders = new LatentSliders($('sliders'), (z) => {
   map.setBase(z);
+  onNextFrame('uses-point', () => forEachPanel((p) => p.onDecoderPoint?.()), 7);
   onNextFrame('decoded', () => showDecoded(z), 1);
 });
 const map = new LatentMap({
@@ -36,8 +45,54 @@ const map = new LatentMap({
   overlay: $('map-overlay'),
   gauss: { cdf: (z) => wasm().normalCdf(z), quantile: (p) => wasm().normalQuantile(p) },
   onHover: (z) => onNextFrame('decoded', () => showDecoded(z ?? sliders.values()), 1),
-  onPick: (z) => sliders.setValues(z),
+  onPick: (z, index) => {
+    sliders.setValues(z);
+    if (index >= 0) loadTestImage(index).catch((err) => showError(err, 'test image'));
+  },
 });
+
+/** What the application panels share: the current model, input and test set. */
+const uses = {
+  wasm,
+  model: () => state.model,
+  entry: () => state.entry,
+  /** The current input, `{ image, source }`, or null: a loaded test image exactly, else the drawing. */
+  input: () => (state.drawing ? { image: state.drawing, source: state.loadedTest ? `test image #${state.loadedTest.index}` : 'drawing' } : null),
+  testSet: (dataset = state.entry?.dataset ?? 'mnist') => testSet(dataset),
+  decoderPoint: () => sliders.values(),
+  say: (text) => setStatus(text),
+  error: (err, context) => showError(err, context),
+};
+const panels = [];
+
+/** Tells the panels the input changed, after the drawing pauses (they do more work than a frame allows). */
+let inputTimer = 0;
+function inputChanged() {
+  clearTimeout(inputTimer);
+  inputTimer = setTimeout(() => forEachPanel((p) => p.onInput()), 120);
+}
+
+function forEachPanel(fn) {
+  for (const panel of panels) {
+    try {
+      const result = fn(panel);
+      if (result?.catch) result.catch((err) => showError(err, 'panel'));
+    } catch (err) {
+      showError(err, 'panel');
+    }
+  }
+}
+
+/** Loads test image `index` of the current dataset into the drawing pad as the current input. */
+async function loadTestImage(index) {
+  const set = await testSet(state.entry?.dataset ?? 'mnist');
+  const i = Math.max(0, Math.min(set.length - 1, Math.round(index) || 0));
+  const image = set.image(i);
+  $('test-index').value = String(i);
+  pad.setImage(image);
+  state.loadedTest = { index: i, image, version: pad.version };
+  onNextFrame('recon', updateReconstruction, 0);
+}
 
 function showDecoded(z) {
   if (!state.model) return;
@@ -51,7 +106,10 @@ const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
 function updateReconstruction() {
   const t0 = performance.now();
   const canvas = $('draw-canvas');
-  const input = pad.isEmpty ? new Float32Array(0) : wasm().drawingToInput(pad.ink(), canvas.width, canvas.height);
+  if (state.loadedTest && state.loadedTest.version !== pad.version) state.loadedTest = null; // edited: a drawing now
+  const input = state.loadedTest ? state.loadedTest.image
+    : pad.isEmpty ? new Float32Array(0) : wasm().drawingToInput(pad.ink(), canvas.width, canvas.height);
+  inputChanged();
   if (input.length === 0) {
     state.drawing = state.drawingMu = null;
     blank($('input-preview'));
@@ -69,7 +127,8 @@ function updateReconstruction() {
   const sigma = Array.from(stats.slice(L), (lv) => Math.exp(lv / 2));
   state.drawingMu = mu;
   paintGrey($('recon-canvas'), state.model.decode(mu));
-  $('drawing-latent').textContent = `μ = (${formatVector(mu)})  σ = (${sigma.map((s) => s.toFixed(2)).join(', ')})`;
+  const source = state.loadedTest ? `test image #${state.loadedTest.index}: ` : '';
+  $('drawing-latent').textContent = `${source}μ = (${formatVector(mu)})  σ = (${sigma.map((s) => s.toFixed(2)).join(', ')})`;
   map.setDrawingMarker(mu);
   metrics.reconUpdates += 1;
   metrics.lastReconMs = performance.now() - t0;
@@ -146,6 +205,7 @@ function activateModel(model, entry, live = false) {
   }
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
+  onNextFrame('uses', () => forEachPanel((p) => p.onModel()), 6);
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   setupLegend(entry.dataset);
@@ -200,6 +260,11 @@ async function paintTestReconstructions() {
 /** Validates `bytes` as a model and makes it active; on failure the current model stays. */
 function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset ?? 'mnist' } = {}) {
   const model = new (wasm().Model)(bytes); // throws with the reason on a bad file
+  if (model.classes > 0) {
+    const classes = model.classes;
+    model.free();
+    throw new Error(`${name} is a conditional VAE (${classes} label inputs); the explorer takes plain VAEs. The shipped conditional models are in the style-transfer panel.`);
+  }
   const label = live ? `Trained in this tab (784-${model.hiddenSize}-${model.latentSize})` : `File: ${name}`;
   activateModel(model, customEntry(name, label, dataset, bytes), live);
 }
@@ -216,6 +281,8 @@ function bindControls() {
   eraserButton.addEventListener('click', () => setMode('eraser'));
   $('undo-button').addEventListener('click', () => pad.undo());
   $('clear-button').addEventListener('click', () => pad.clear());
+  $('load-test').addEventListener('click', () => loadTestImage(Number($('test-index').value)).catch((err) => showError(err, 'test image')));
+  $('test-index').addEventListener('keydown', (e) => e.key === 'Enter' && $('load-test').click());
   $('sample-button').addEventListener('click', () => state.model && sliders.setValues(state.model.samplePrior(1, 1)));
   $('zero-button').addEventListener('click', () => state.model && sliders.setValues(new Float32Array(state.model.latentSize)));
   $('use-drawing').addEventListener('click', () => {
@@ -286,6 +353,7 @@ async function recoverEngine(err) {
     state.scatterJob += 1;
     state.model = null; // belonged to the dead instance: nothing to free
     state.testSets.clear();
+    forEachPanel((p) => p.reset?.());
     await startEngine();
     const entry = state.entry;
     const z = sliders.values();
@@ -311,6 +379,25 @@ function exposeDebugHooks(training) {
   };
 }
 
+/** Opens the model and latent point of a shared link (`#model=…&z=…`), if the hash holds one. */
+async function openSharedView() {
+  const shared = parseShareHash(location.hash);
+  if (!shared) return false;
+  const entry = MODELS.find((m) => m.file === shared.model);
+  if (!entry) {
+    showError(`the link names an unknown model “${shared.model}”`);
+    return false;
+  }
+  if (state.entry !== entry) await loadModel(entry);
+  if (shared.z.length !== state.model.latentSize) {
+    showError(`the link's latent point has ${shared.z.length} numbers; ${entry.label} has ${state.model.latentSize}`);
+    return true;
+  }
+  sliders.setValues(shared.z);
+  setStatus(`Opened a shared view: ${entry.label} at z = (${formatVector(shared.z)}).`);
+  return true;
+}
+
 async function main() {
   bindControls();
   exposeDebugHooks(bindTraining());
@@ -320,7 +407,12 @@ async function main() {
   setProgress(0.05);
   await startEngine();
   setProgress(0.3);
-  await loadModel(MODELS[0]);
+  panels.push(new GalleryPanel(uses), new InterpolatePanel(uses), new InpaintPanel(uses), new AnomalyPanel(uses),
+    new StyleTransferPanel(uses), new CompressPanel(uses), new BlurPanel(uses));
+  const shared = parseShareHash(location.hash);
+  await loadModel(MODELS.find((m) => m.file === shared?.model) ?? MODELS[0]);
+  await openSharedView();
+  window.addEventListener('hashchange', () => openSharedView().catch((err) => showError(err, 'shared link')));
   metrics.ready = true;
 }
 

@@ -12,6 +12,7 @@ export class DrawingPad {
     this.strokes = [];
     this.current = null;
     this.mode = 'pen';
+    this.version = 0; // counts changes, so callers can tell whether the ink changed since a point
     canvas.addEventListener('pointerdown', (e) => this.#down(e));
     canvas.addEventListener('pointermove', (e) => this.#move(e));
     for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
@@ -29,13 +30,30 @@ export class DrawingPad {
 
   undo() {
     this.strokes.pop();
-    this.#redraw();
-    this.onChange();
+    this.#changed(true);
   }
 
   clear() {
     this.strokes = [];
-    this.#redraw();
+    this.#changed(true);
+  }
+
+  /** Replaces the ink with a 28×28 image (784 intensities), scaled up; it can be erased or drawn over. */
+  setImage(values) {
+    const small = document.createElement('canvas');
+    small.width = small.height = 28;
+    const rgba = new ImageData(28, 28);
+    for (let p = 0; p < 784; p++) {
+      rgba.data.set([255, 255, 255, Math.round(255 * Math.max(0, Math.min(1, values[p])))], 4 * p);
+    }
+    small.getContext('2d').putImageData(rgba, 0, 0);
+    this.strokes = [{ mode: 'image', image: small }];
+    this.#changed(true);
+  }
+
+  #changed(redraw) {
+    if (redraw) this.#redraw();
+    this.version += 1;
     this.onChange();
   }
 
@@ -63,7 +81,7 @@ export class DrawingPad {
     this.current = { mode: this.mode, points: [this.#point(e)], pointerId: e.pointerId };
     this.strokes.push(this.current);
     this.#drawStroke(this.current, 0);
-    this.onChange();
+    this.#changed(false);
   }
 
   #move(e) {
@@ -72,7 +90,7 @@ export class DrawingPad {
     const from = this.current.points.length - 1;
     for (const ev of events.length ? events : [e]) this.current.points.push(this.#point(ev));
     this.#drawStroke(this.current, from);
-    this.onChange();
+    this.#changed(false);
   }
 
   #up(e) {
@@ -87,6 +105,11 @@ export class DrawingPad {
   /** Draws `stroke` from point index `from` on, as quadratic curves through the midpoints. */
   #drawStroke(stroke, from) {
     const ctx = this.ctx;
+    if (stroke.mode === 'image') {
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(stroke.image, 0, 0, this.canvas.width, this.canvas.height);
+      return;
+    }
     const pts = stroke.points;
     ctx.save();
     ctx.globalCompositeOperation = stroke.mode === 'eraser' ? 'destination-out' : 'source-over';

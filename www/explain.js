@@ -1,12 +1,7 @@
 // A short account of what the loaded model computes, written from its sizes and metadata.
-// Names and metadata come from files the user may load, so they go in as text, never as markup.
+// Names and metadata come from files the user may load, so they go in as text (see dom.js).
 
-/** Builds an element from [tag, ...children]; strings become text nodes. */
-function h(tag, ...children) {
-  const el = document.createElement(tag);
-  el.append(...children.map((c) => (Array.isArray(c) ? h(...c) : String(c))));
-  return el;
-}
+import { h } from './dom.js';
 
 export function explainModel(el, model, name) {
   const L = model.latentSize;

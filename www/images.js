@@ -32,3 +32,17 @@ export const CLASS_COLOURS = [
   '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
 ];
+
+/** Paints `count` 28×28 images (784 intensities each) side by side onto `canvas`. */
+export function paintTiles(canvas, images, count) {
+  const width = 28 * count;
+  const rgba = new Uint8ClampedArray(width * 28 * 4);
+  for (let k = 0; k < count; k++) {
+    for (let p = 0; p < 784; p++) {
+      const i = 4 * (Math.floor(p / 28) * width + k * 28 + (p % 28));
+      rgba[i] = rgba[i + 1] = rgba[i + 2] = Math.round(255 * Math.max(0, Math.min(1, images[k * 784 + p])));
+      rgba[i + 3] = 255;
+    }
+  }
+  paintRgba(canvas, rgba, width, 28);
+}

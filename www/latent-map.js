@@ -13,7 +13,8 @@ const BAND_ROWS = 4; // grid rows decoded per frame
 export class LatentMap {
   /**
    * `gauss` = { cdf, quantile } (from wasm); `onHover(z | null)` while the pointer is over the map;
-   * `onPick(z)` on a click (a press without a drag).
+   * `onPick(z, index)` on a click (a press without a drag), with the index of the scatter point
+   * clicked (within a few pixels), or −1.
    */
   constructor({ grid, overlay, gauss, onHover, onPick }) {
     Object.assign(this, { grid, overlay, gauss, onHover, onPick });
@@ -90,6 +91,23 @@ export class LatentMap {
     z[this.dims[0]] = this.gauss.quantile(u0 + fx * (u1 - u0));
     z[this.dims[1]] = this.gauss.quantile(v1 - fy * (v1 - v0));
     return z;
+  }
+
+  /** The index of the scatter point nearest client coordinates, within `radius` CSS pixels, or −1. */
+  scatterIndexAt(clientX, clientY, radius = 6) {
+    const s = this.scatter;
+    if (!s || this.showScatter === false) return -1;
+    const rect = this.grid.getBoundingClientRect();
+    const latent = s.means.length / s.count;
+    const [dx, dy] = this.dims;
+    let best = -1;
+    let bestDistance = radius;
+    for (let i = 0; i < s.count; i++) {
+      const [x, y] = this.#toScreen(s.means[i * latent + dx], s.means[i * latent + dy], rect.width, rect.height);
+      const d = Math.hypot(x - (clientX - rect.left), y - (clientY - rect.top));
+      if (d < bestDistance) [best, bestDistance] = [i, d];
+    }
+    return best;
   }
 
   #axis(a, b) {
@@ -279,7 +297,9 @@ export class LatentMap {
       const p = this.pointers.get(e.pointerId);
       if (!p) return;
       this.pointers.delete(e.pointerId);
-      if (e.type === 'pointerup' && p.moved < 4 && this.model) this.onPick(this.zAt(e.clientX, e.clientY));
+      if (e.type === 'pointerup' && p.moved < 4 && this.model) {
+        this.onPick(this.zAt(e.clientX, e.clientY), this.scatterIndexAt(e.clientX, e.clientY));
+      }
     };
     el.addEventListener('pointerup', release);
     el.addEventListener('pointercancel', release);

@@ -1,8 +1,20 @@
 // The shipped models and datasets, by relative URL so the app works under any sub-path.
 
+/** Models for the explorer; each has a test-set table of anomaly scores (`<name>.anomaly.json`). */
 export const MODELS = [
   { file: 'mnist-2d.safetensors', label: 'MNIST · 2-D latent', dataset: 'mnist' },
   { file: 'mnist-16d.safetensors', label: 'MNIST · 16-D latent', dataset: 'mnist' },
+  { file: 'fashion-2d.safetensors', label: 'Fashion-MNIST · 2-D latent', dataset: 'fashion' },
+  { file: 'fashion-16d.safetensors', label: 'Fashion-MNIST · 16-D latent', dataset: 'fashion' },
+  { file: 'mnist-2d-beta0.5.safetensors', label: 'MNIST · 2-D, β = 0.5', dataset: 'mnist' },
+  { file: 'mnist-2d-beta4.safetensors', label: 'MNIST · 2-D, β = 4', dataset: 'mnist' },
+].map((m) => ({ ...m, shipped: true }));
+
+/** The same 2-D MNIST model trained with three KL weights, for the blur panel. */
+export const BETA_MODELS = [
+  { file: 'mnist-2d-beta0.5.safetensors', beta: 0.5 },
+  { file: 'mnist-2d.safetensors', beta: 1 },
+  { file: 'mnist-2d-beta4.safetensors', beta: 4 },
 ];
 
 export const CLASS_NAMES = {
@@ -11,6 +23,9 @@ export const CLASS_NAMES = {
 };
 
 export const modelUrl = (file) => new URL(`models/${file}`, import.meta.url);
+
+/** The shipped quantile table of a model's anomaly scores on its test set. */
+export const anomalyTableUrl = (file) => new URL(`models/${file.replace(/\.safetensors$/, '')}.anomaly.json`, import.meta.url);
 
 /** The test split's IDX files (gzip) for `dataset`. */
 export const testSetUrls = (dataset) => ({

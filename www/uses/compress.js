@@ -1,0 +1,77 @@
+// Compression: the latent code (L numbers stored as half-precision floats) next to the 784-byte
+// image, the ratio, and the image decoded from the code alone. The URL hash holds the model and
+// the code's latent point, so a copied link reopens the same view.
+import { paintGrey, blank } from '../images.js';
+
+const $ = (id) => document.getElementById(id);
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** `{ model, z }` from a location hash `#model=<file>&z=<comma-separated numbers>`, or null. */
+export function parseShareHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const model = params.get('model');
+  const z = (params.get('z') ?? '').split(',').filter((s) => s !== '').map(Number);
+  if (!model || z.length === 0 || z.some((v) => !Number.isFinite(v))) return null;
+  return { model, z: Float32Array.from(z) };
+}
+
+export class CompressPanel {
+  constructor(ctx) {
+    this.ctx = ctx;
+    const link = $('share-link');
+    link.addEventListener('click', async (e) => {
+      e.preventDefault();
+      if (link.getAttribute('aria-disabled') === 'true') return;
+      try {
+        await navigator.clipboard.writeText(link.href);
+        $('share-status').textContent = 'Link copied.';
+      } catch {
+        $('share-status').textContent = 'Copy the link from the address bar (clipboard unavailable).';
+      }
+    });
+  }
+
+  onModel() {
+    this.update();
+  }
+
+  onInput() {
+    this.update();
+  }
+
+  onDecoderPoint() {
+    if (!this.ctx.input()) this.update();
+  }
+
+  /** The code of the current input's posterior mean, or of the decoder's point without an input. */
+  update() {
+    const model = this.ctx.model();
+    const entry = this.ctx.entry();
+    if (!model) return;
+    const wasm = this.ctx.wasm();
+    const input = this.ctx.input();
+    const L = model.latentSize;
+    const z = input ? model.encode(input.image).slice(0, L) : this.ctx.decoderPoint();
+    const code = wasm.latentToF16Bytes(z);
+    const decoded = model.decode(wasm.latentFromF16Bytes(code));
+    const zq = wasm.latentFromF16Bytes(code);
+    if (input) paintGrey($('compress-input'), input.image);
+    else blank($('compress-input'));
+    $('compress-input-caption').textContent = input ? 'input: 784 bytes' : 'no input (code of the decoder’s point)';
+    paintGrey($('compress-recon'), decoded);
+    const shown = Array.from(zq.slice(0, 8), (v) => v.toFixed(3)).join(', ') + (L > 8 ? ', …' : '');
+    $('latent-code').textContent = `z = (${shown}) → ${code.length} bytes: ${hex(code)}`;
+    $('compress-ratio').textContent = `784 bytes → ${code.length} bytes (${L} × f16): ${(784 / code.length).toFixed(1)}× smaller.`;
+    const link = $('share-link');
+    if (entry?.shipped) {
+      const hash = `#model=${encodeURIComponent(entry.file)}&z=${Array.from(zq, (v) => Number(v.toFixed(4))).join(',')}`;
+      link.href = new URL(hash, location.href).href;
+      link.removeAttribute('aria-disabled');
+      if (location.hash !== hash) history.replaceState(null, '', hash);
+    } else {
+      link.href = '#';
+      link.setAttribute('aria-disabled', 'true');
+      $('share-status').textContent = 'Links name shipped models only; download this one’s weights instead.';
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Style transfer with a conditional VAE: the input's label is read as the one with the lowest
+// negative ELBO, its style is the posterior mean given that label, and decoding the style with
+// every label renders it as all ten digits. A digit picker generates a chosen digit.
+import { paintGrey } from '../images.js';
+import { pixelCanvases } from '../dom.js';
+import { fetchBytes } from '../fetch.js';
+import { modelUrl } from '../models.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class StyleTransferPanel {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.models = new Map(); // file → Promise<Model>
+    this.styles = pixelCanvases($('cvae-styles'), 10, (i) => `digit ${i}`);
+    this.generated = pixelCanvases($('cvae-generated'), 8, (i) => `generated ${i + 1}`);
+    $('cvae-digit').replaceChildren(...Array.from({ length: 10 }, (_, d) => new Option(String(d), String(d))));
+    $('cvae-model').addEventListener('change', () => this.onInput());
+    $('cvae-sample').addEventListener('click', () => this.generate().catch((e) => this.ctx.error(e, 'conditional VAE')));
+    $('cvae-digit').addEventListener('change', () => this.generate().catch((e) => this.ctx.error(e, 'conditional VAE')));
+  }
+
+  /** The selected conditional model, loaded once per engine. */
+  model() {
+    const file = $('cvae-model').value;
+    if (!this.models.has(file)) {
+      const wasm = this.ctx.wasm();
+      this.models.set(file, fetchBytes(modelUrl(file)).then((bytes) => new wasm.Model(bytes)));
+    }
+    return this.models.get(file);
+  }
+
+  /** Forgets models of a dead engine (after a crash). */
+  reset() {
+    this.models.clear();
+  }
+
+  onModel() {
+    this.onInput();
+    this.generate().catch((e) => this.ctx.error(e, 'conditional VAE'));
+  }
+
+  onInput() {
+    this.render().catch((e) => this.ctx.error(e, 'conditional VAE'));
+  }
+
+  async render() {
+    const model = await this.model();
+    const input = this.ctx.input();
+    let images;
+    if (input) {
+      const scores = model.labelScores(input.image, 8);
+      const order = [...scores.keys()].sort((a, b) => scores[a] - scores[b]);
+      images = model.renderAllLabels(input.image, order[0]);
+      $('cvae-readout').textContent = `Read as a ${order[0]} (−ELBO ${scores[order[0]].toFixed(1)} nats; next best ${order[1]}, ${scores[order[1]].toFixed(1)}). Its style, as every digit:`;
+    } else {
+      const z = new Float32Array(10 * model.latentSize);
+      images = model.decode(z, Uint8Array.from({ length: 10 }, (_, d) => d));
+      $('cvae-readout').textContent = 'No input: the average style (z = 0) as every digit. Draw or load one to transfer its style.';
+    }
+    this.styles.forEach((c, d) => paintGrey(c, images.subarray(d * 784, (d + 1) * 784)));
+    const el = $('cvae-styles');
+    el.dataset.ready = input ? 'input' : 'prior';
+    el.dataset.renders = String(Number(el.dataset.renders ?? 0) + 1);
+  }
+
+  async generate() {
+    const model = await this.model();
+    const digit = Number($('cvae-digit').value);
+    const z = model.samplePrior(this.generated.length, 1);
+    const images = model.decode(z, new Uint8Array(this.generated.length).fill(digit));
+    this.generated.forEach((c, i) => paintGrey(c, images.subarray(i * 784, (i + 1) * 784)));
+  }
+}
