@@ -1,7 +1,7 @@
 // Anomaly score: the current input's negative ELBO (mean of 16 draws of z) and IWAE estimate,
-// and its percentile among the model's scores of the 10,000 test images (a shipped table).
+// and its percentile among the scoring model's scores of the 10,000 test images (a shipped table).
 import { fetchBytes } from '../fetch.js';
-import { anomalyTableUrl } from '../models.js';
+import { MODELS, anomalyTableUrl, modelUrl } from '../models.js';
 import { intFrom } from '../dom.js';
 
 const SAMPLES = 16; // must match the CLI's `vae eval --anomaly-out`
@@ -11,54 +11,72 @@ const $ = (id) => document.getElementById(id);
 export class AnomalyPanel {
   constructor(ctx) {
     this.ctx = ctx;
-    this.table = null;
-    this.tableFor = null;
-    $('anomaly-k').addEventListener('change', () => this.onInput());
+    this.scorers = new Map(); // file → Promise<{ model, table }>
+    this.job = 0;
+    for (const id of ['anomaly-k', 'anomaly-model']) $(id).addEventListener('change', () => this.onInput());
   }
 
-  async onModel() {
-    const entry = this.ctx.entry();
-    this.table = null;
-    this.tableFor = entry;
-    if (entry?.shipped) {
-      try {
-        const json = JSON.parse(new TextDecoder().decode(await fetchBytes(anomalyTableUrl(entry.file))));
-        if (this.tableFor === entry) this.table = Float32Array.from(json.quantiles);
-      } catch (err) {
-        this.ctx.error(err, 'anomaly reference table');
-      }
-    }
+  reset() {
+    this.scorers.clear();
+  }
+
+  onModel() {
     this.onInput();
   }
 
+  /** The scoring model and its table: the data's 16-D model, or the explorer's own. */
+  async scorer() {
+    const current = this.ctx.entry();
+    const best = MODELS.find((m) => m.dataset === current?.dataset && m.file.endsWith('-16d.safetensors'));
+    const entry = $('anomaly-model').value === 'best' && best ? best : current;
+    if (!entry?.shipped) return { model: this.ctx.model(), table: null, entry };
+    if (entry === current) return { model: this.ctx.model(), table: await this.table(entry), entry };
+    if (!this.scorers.has(entry.file)) {
+      const wasm = this.ctx.wasm();
+      this.scorers.set(entry.file, fetchBytes(modelUrl(entry.file)).then((bytes) => new wasm.Model(bytes)));
+    }
+    return { model: await this.scorers.get(entry.file), table: await this.table(entry), entry };
+  }
+
+  async table(entry) {
+    this.tables ??= new Map();
+    if (!this.tables.has(entry.file)) {
+      this.tables.set(entry.file, fetchBytes(anomalyTableUrl(entry.file))
+        .then((bytes) => Float32Array.from(JSON.parse(new TextDecoder().decode(bytes)).quantiles)));
+    }
+    return this.tables.get(entry.file);
+  }
+
   onInput() {
-    const model = this.ctx.model();
+    const job = ++this.job;
+    this.score(job).catch((err) => this.ctx.error(err, 'anomaly score'));
+  }
+
+  async score(job) {
     const input = this.ctx.input();
     const verdict = $('anomaly-verdict');
-    if (!model || !input) {
-      for (const id of ['anomaly-score', 'anomaly-iwae', 'anomaly-percentile']) $(id).textContent = '–';
-      verdict.textContent = 'Draw or load an input to score it.';
-      verdict.className = 'verdict';
-      return;
-    }
+    const show = (score, iwae, pct, text, kind) => {
+      $('anomaly-score').textContent = score;
+      $('anomaly-iwae').textContent = iwae;
+      $('anomaly-percentile').textContent = pct;
+      verdict.textContent = text;
+      verdict.className = `verdict ${kind}`;
+      const el = $('anomaly-score');
+      el.dataset.updates = String(Number(el.dataset.updates ?? 0) + 1); // lets tests wait for a fresh score
+    };
+    if (!this.ctx.model() || !input) return show('–', '–', '–', 'Draw or load an input to score it.', '');
+    const { model, table, entry } = await this.scorer();
+    if (job !== this.job) return; // a newer input is being scored
     const score = model.anomalyScore(input.image, SAMPLES);
     const k = intFrom($('anomaly-k'), 1, 1000, 64);
-    $('anomaly-score').textContent = score.toFixed(1);
-    $('anomaly-iwae').textContent = `${model.iwae(input.image, k).toFixed(1)} (k = ${k})`;
-    if (!this.table) {
-      $('anomaly-percentile').textContent = '–';
-      verdict.textContent = 'No test-set reference for this model (shipped models have one).';
-      verdict.className = 'verdict';
-      return;
-    }
-    const pct = this.ctx.wasm().percentileOf(this.table, score);
-    $('anomaly-percentile').textContent = pct.toFixed(1);
+    const iwae = `${model.iwae(input.image, k).toFixed(1)} (k = ${k})`;
+    if (!table) return show(score.toFixed(1), iwae, '–', 'No test-set reference for this model (shipped models have one).', '');
+    const pct = this.ctx.wasm().percentileOf(table, score);
     $('anomaly-mark').style.left = `${pct}%`;
     const unusual = pct >= UNUSUAL;
-    const kind = this.ctx.entry().dataset === 'fashion' ? 'item' : 'digit';
-    verdict.textContent = unusual
-      ? `Unusual: scores higher than ${pct.toFixed(1)}% of test images.`
-      : `Typical ${kind}: ${(100 - pct).toFixed(1)}% of test images score higher.`;
-    verdict.className = `verdict ${unusual ? 'unusual' : 'typical'}`;
+    const kind = entry.dataset === 'fashion' ? 'item' : 'digit';
+    show(score.toFixed(1), iwae, pct.toFixed(1), unusual
+      ? `Unusual: scores higher than ${pct.toFixed(1)}% of test images (${entry.label}).`
+      : `Typical ${kind}: ${(100 - pct).toFixed(1)}% of test images score higher (${entry.label}).`, unusual ? 'unusual' : 'typical');
   }
 }

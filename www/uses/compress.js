@@ -60,6 +60,7 @@ export class CompressPanel {
     $('compress-input-caption').textContent = input ? 'input: 784 bytes' : 'no input (code of the decoder’s point)';
     paintGrey($('compress-recon'), decoded);
     const shown = Array.from(zq.slice(0, 8), (v) => v.toFixed(3)).join(', ') + (L > 8 ? ', …' : '');
+    $('latent-code').dataset.updates = String(Number($('latent-code').dataset.updates ?? 0) + 1);
     $('latent-code').textContent = `z = (${shown}) → ${code.length} bytes: ${hex(code)}`;
     $('compress-ratio').textContent = `784 bytes → ${code.length} bytes (${L} × f16): ${(784 / code.length).toFixed(1)}× smaller.`;
     const link = $('share-link');

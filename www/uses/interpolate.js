@@ -66,6 +66,8 @@ export class InterpolatePanel {
     this.walk = model.decode(wasm.interpolate(za, zb, FRAMES, spherical));
     const fmt = (z) => `(${Array.from(z.slice(0, 4), (v) => v.toFixed(2)).join(', ')}${L > 4 ? ', …' : ''})`;
     $('interp-readout').textContent = `μ_A = ${fmt(za)}, μ_B = ${fmt(zb)}; ${spherical ? 'spherical' : 'linear'} path, ${STEPS} steps.`;
+    const strip = $('interp-strip');
+    strip.dataset.updates = String(Number(strip.dataset.updates ?? 0) + 1);
     this.#animate();
   }
 

@@ -1,0 +1,343 @@
+// The application panels driven as a person would: the sample gallery and its temperature, the
+// interpolation strip and latent arithmetic, inpainting a masked test digit, the anomaly gauge on
+// real digits and on scribbles, the conditional VAE's style transfer, the compressed code and its
+// share link, Fashion-MNIST models and the β panel. Expectations come from the real test set, read
+// here from the same files the page loads; every test ends by checking the page had no errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { ROOT, startApp, openApp } from './harness.js';
+
+let app;
+let page;
+let problems;
+
+/** MNIST's test set from the page's own data files: { images: Uint8Array[], labels }. */
+function readTestSet(dataset = 'mnist') {
+  const file = (name) => gunzipSync(readFileSync(join(ROOT, 'www', 'data', `${dataset}-t10k-${name}.idx.gz`)));
+  const images = file('images');
+  const labels = file('labels');
+  const count = labels.readUInt32BE(4);
+  return {
+    images: Array.from({ length: count }, (_, i) => images.subarray(16 + 784 * i, 16 + 784 * (i + 1))),
+    labels: labels.subarray(8, 8 + count),
+  };
+}
+const mnist = readTestSet();
+
+/** The mean image of each class and of all test images, as grey levels 0–255. */
+function means(set) {
+  const perClass = Array.from({ length: 10 }, () => new Float64Array(784));
+  const counts = new Array(10).fill(0);
+  const all = new Float64Array(784);
+  set.images.forEach((img, i) => {
+    counts[set.labels[i]] += 1;
+    for (let p = 0; p < 784; p++) {
+      perClass[set.labels[i]][p] += img[p];
+      all[p] += img[p];
+    }
+  });
+  perClass.forEach((m, c) => m.forEach((v, p) => { m[p] = v / counts[c]; }));
+  all.forEach((v, p) => { all[p] = v / set.images.length; });
+  return { perClass, all };
+}
+const MEANS = means(mnist);
+
+before(async () => {
+  app = await startApp();
+  ({ page, problems } = app);
+  await app.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(app.server.url).origin });
+});
+
+after(async () => {
+  await app?.close();
+});
+
+const assertNoProblems = () => assert.deepEqual(problems, [], 'the page reported problems');
+
+/** Grey levels (red channel) of a canvas, by element id: { width, height, px }. */
+const readCanvas = (id) => page.evaluate((id) => {
+  const canvas = document.getElementById(id);
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const px = Array.from({ length: canvas.width * canvas.height }, (_, i) => data[4 * i]);
+  return { width: canvas.width, height: canvas.height, px };
+}, id);
+
+/** Tile k (in reading order) of a canvas read with readCanvas, 784 grey levels. */
+function tile(canvas, k) {
+  const cols = canvas.width / 28;
+  const [tx, ty] = [k % cols, Math.floor(k / cols)];
+  const out = [];
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) out.push(canvas.px[(ty * 28 + y) * canvas.width + tx * 28 + x]);
+  return out;
+}
+
+const counter = (id) => page.evaluate((id) => Number(document.getElementById(id).dataset.updates ?? 0), id);
+/** Runs `action`, then waits until element `id`'s update counter moves past where it was. */
+async function afterUpdate(id, action) {
+  const before = await counter(id);
+  await action();
+  await page.waitForFunction(([id, n]) => Number(document.getElementById(id).dataset.updates ?? 0) > n, [id, before], { timeout: 10000 });
+}
+
+async function loadTestImage(index) {
+  await page.getByTestId('test-index').fill(String(index));
+  await afterUpdate('anomaly-score', () => page.getByTestId('load-test').click());
+}
+
+/** Draws strokes (lists of [x, y] in the 280×280 drawing canvas's pixels) with the mouse. */
+async function draw(strokes) {
+  const box = await page.getByTestId('draw-canvas').boundingBox();
+  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
+  for (const points of strokes) {
+    await page.mouse.move(...at(points[0]));
+    await page.mouse.down();
+    for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
+    await page.mouse.up();
+  }
+}
+
+function sumSquares(a, b, from = 0, to = a.length) {
+  let s = 0;
+  for (let i = from; i < to; i++) s += (a[i] - b[i]) ** 2;
+  return s;
+}
+
+test('the gallery decodes prior samples; temperature scales z and re-roll draws new ones', async () => {
+  const gallery = page.getByTestId('gallery');
+  const count = await gallery.locator('canvas').count();
+  assert.ok(count >= 16, `${count} samples`);
+  const read = () => page.evaluate(() => [...document.querySelectorAll('[data-testid=gallery] canvas')]
+    .map((c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
+  const spread = (images) => { // mean per-pixel variance across the samples
+    let total = 0;
+    for (let p = 0; p < 784; p++) {
+      const m = images.reduce((s, img) => s + img[p], 0) / images.length;
+      total += images.reduce((s, img) => s + (img[p] - m) ** 2, 0) / images.length;
+    }
+    return total / 784;
+  };
+  const normal = await read();
+  assert.ok(normal.every((img) => img.some((v) => v > 128)), 'every sample has ink');
+  // Temperature from the keyboard: Home = 0.1.
+  await page.getByTestId('temperature').focus();
+  await page.keyboard.press('Home');
+  const cold = await read();
+  await page.keyboard.press('End');
+  const hot = await read();
+  assert.ok(spread(cold) < 0.5 * spread(normal), `samples at t=0.1 vary less (${spread(cold).toFixed(0)} vs ${spread(normal).toFixed(0)})`);
+  assert.ok(spread(hot) > spread(cold), 'samples at t=2 vary more than at 0.1');
+  await page.getByTestId('reroll').click();
+  const rerolled = await read();
+  assert.ok(rerolled.some((img, i) => img.some((v, p) => v !== hot[i][p])), 're-roll gives new samples');
+  assertNoProblems();
+});
+
+test('the interpolation strip runs from the decode of A to the decode of B, on both paths', async () => {
+  // The explorer's reconstruction of test image #3 is decode(μ) of that image: the strip's first tile.
+  await loadTestImage(3);
+  const reconA = (await readCanvas('recon-canvas')).px;
+  await loadTestImage(5);
+  const reconB = (await readCanvas('recon-canvas')).px;
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-a').fill('3'));
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-b').fill('5'));
+  const linear = await readCanvas('interp-strip');
+  const tiles = linear.width / 28;
+  assert.ok(tiles >= 8, `${tiles} tiles`);
+  assert.deepEqual(tile(linear, 0), reconA, 'first tile = decode(μ_A)');
+  assert.deepEqual(tile(linear, tiles - 1), reconB, 'last tile = decode(μ_B)');
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-path').selectOption('spherical'));
+  const spherical = await readCanvas('interp-strip');
+  assert.deepEqual(tile(spherical, 0), reconA);
+  assert.deepEqual(tile(spherical, tiles - 1), reconB);
+  const mid = Math.floor(tiles / 2);
+  assert.ok(sumSquares(tile(spherical, mid), tile(linear, mid)) > 0, 'the spherical path passes elsewhere');
+  // "B ← current input" takes the loaded image; arithmetic C + (B − A) with A = B is decode(μ_C).
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-a-input').click());
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-b-input').click());
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-c').fill('5'));
+  assert.deepEqual((await readCanvas('interp-arith')).px, reconB, 'C + (B − A) with A = B gives decode(μ_C)');
+  assertNoProblems();
+});
+
+test('inpainting a test digit with its lower half masked keeps the known half and beats the mean image', async () => {
+  const index = 7;
+  const truth = mnist.images[index];
+  await page.getByTestId('inpaint-index').fill(String(index));
+  // Painting the mask needs the toggle: without it a stroke paints nothing.
+  const box = await page.getByTestId('inpaint-canvas').boundingBox();
+  const stroke = async () => {
+    await page.mouse.move(box.x + 5, box.y + box.height * 0.9);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 5, box.y + box.height * 0.9, { steps: 10 });
+    await page.mouse.up();
+  };
+  const redPixels = async () => {
+    const c = await page.evaluate(() => {
+      const canvas = document.getElementById('inpaint-canvas');
+      const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let red = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > d[i + 1] + 60) red += 1;
+      return red;
+    });
+    return c;
+  };
+  await stroke();
+  assert.equal(await redPixels(), 0, 'no mask without the toggle');
+  await page.getByTestId('inpaint-mask-toggle').click();
+  await stroke();
+  await page.waitForTimeout(100);
+  assert.ok(await redPixels() > 500, 'the stroke painted a mask');
+  await page.getByTestId('inpaint-clear-mask').click();
+  await page.getByTestId('inpaint-lower-half').click();
+  await page.getByTestId('inpaint-run').click();
+  await page.waitForFunction(() => document.getElementById('inpaint-result').dataset.iterations === '200', null, { timeout: 60000 });
+  const result = (await readCanvas('inpaint-result')).px;
+  const loop = (await readCanvas('inpaint-loop-result')).px;
+  assert.deepEqual(result.slice(0, 392), Array.from(truth.subarray(0, 392)), 'the known upper half is unchanged');
+  assert.deepEqual(loop.slice(0, 392), Array.from(truth.subarray(0, 392)), 'the loop keeps it too');
+  const errVae = sumSquares(result, truth, 392, 784);
+  const errMean = sumSquares(Array.from(MEANS.all), truth, 392, 784);
+  assert.ok(errVae < errMean, `masked-pixel error ${errVae.toFixed(0)} vs mean image ${errMean.toFixed(0)}`);
+  assert.match(await page.getByTestId('inpaint-readout').textContent(), /iteration 200\/200/);
+  assertNoProblems();
+});
+
+test('anomaly percentiles: real test digits are mostly typical, scribbles mostly unusual', async () => {
+  const percentile = async () => Number(await page.getByTestId('anomaly-percentile').textContent());
+  const digits = [];
+  for (let i = 0; i < 20; i++) {
+    await loadTestImage(1000 + 37 * i);
+    const score = Number(await page.getByTestId('anomaly-score').textContent());
+    assert.ok(Number.isFinite(score) && score > 0, `score ${score}`);
+    digits.push(await percentile());
+  }
+  const scribbles = [];
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 20; i++) {
+    await page.getByTestId('clear-button').click();
+    const points = Array.from({ length: 16 }, () => [20 + 240 * rand(), 20 + 240 * rand()]); // a 16-point tangle
+    await afterUpdate('anomaly-score', () => draw([points]));
+    scribbles.push(await percentile());
+  }
+  const typical = digits.filter((p) => p < 90).length;
+  const unusual = scribbles.filter((p) => p > 99).length;
+  assert.ok(typical >= 15, `test digits below the 90th percentile: ${typical}/20 (${digits.join(', ')})`);
+  assert.ok(unusual >= 15, `scribbles above the 99th percentile: ${unusual}/20 (${scribbles.join(', ')})`);
+  assert.match(await page.getByTestId('anomaly-verdict').textContent(), /Unusual.*16-D/);
+  // Scored by the explorer's own (2-D) model instead: a different score, still with a percentile.
+  const sixteen = Number(await page.getByTestId('anomaly-score').textContent());
+  await afterUpdate('anomaly-score', () => page.getByTestId('anomaly-model').selectOption('current'));
+  const two = Number(await page.getByTestId('anomaly-score').textContent());
+  assert.ok(Math.abs(two - sixteen) > 1, `2-D score ${two} vs 16-D ${sixteen}`);
+  assert.match(await page.getByTestId('anomaly-verdict').textContent(), /2-D/);
+  await page.getByTestId('anomaly-model').selectOption('best');
+  assertNoProblems();
+});
+
+test('the conditional VAE renders the input\'s style as ten recognisable digits, on both models', async () => {
+  const nearestClass = (img) => {
+    let best = -1;
+    let bestD = Infinity;
+    MEANS.perClass.forEach((m, c) => {
+      const d = sumSquares(img, m);
+      if (d < bestD) [best, bestD] = [c, d];
+    });
+    return best;
+  };
+  for (const file of ['cvae-mnist-2d.safetensors', 'cvae-mnist-8d.safetensors']) {
+    for (const index of [0, 11]) {
+      const renders = await page.evaluate(() => Number(document.getElementById('cvae-styles').dataset.renders ?? 0));
+      await page.getByTestId('cvae-model').selectOption(file);
+      await loadTestImage(index);
+      await page.waitForFunction((n) => Number(document.getElementById('cvae-styles').dataset.renders) > n
+        && document.getElementById('cvae-styles').dataset.ready === 'input', renders, { timeout: 20000 });
+      await page.waitForTimeout(200); // the debounced render after the load has finished
+      const canvases = await page.evaluate(() => [...document.querySelectorAll('[data-testid=cvae-styles] canvas')]
+        .map((c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
+      assert.equal(canvases.length, 10);
+      const right = canvases.filter((img, digit) => nearestClass(img) === digit).length;
+      assert.ok(right >= 8, `${file}, test image #${index}: ${right}/10 digits nearest their own class mean`);
+      assert.match(await page.getByTestId('cvae-readout').textContent(), new RegExp(`Read as a ${mnist.labels[index]}`));
+    }
+  }
+  // The digit picker generates the chosen digit.
+  await page.getByTestId('cvae-digit').selectOption('4');
+  await page.waitForTimeout(300);
+  const generated = await page.evaluate(() => [...document.querySelectorAll('[data-testid=cvae-generated] canvas')]
+    .map((c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
+  const fours = generated.filter((img) => nearestClass(img) === 4).length;
+  assert.ok(fours >= generated.length - 2, `${fours}/${generated.length} generated images are 4s`);
+  assertNoProblems();
+});
+
+test('the latent code compresses 784 bytes to 2·L and a copied link reopens the same latent point', async () => {
+  await page.getByTestId('clear-button').click();
+  await page.waitForTimeout(300);
+  // No input: the code is the decoder's point, moved here with the keyboard.
+  await page.getByTestId('latent-slider-0').focus();
+  for (let i = 0; i < 37; i++) await page.keyboard.press('ArrowRight');
+  await page.getByTestId('latent-slider-1').focus();
+  for (let i = 0; i < 52; i++) await page.keyboard.press('ArrowLeft');
+  await page.waitForTimeout(200);
+  const z = await page.evaluate(() => [0, 1].map((i) => Number(document.querySelector(`[data-testid=latent-slider-${i}]`).value)));
+  assert.deepEqual(z, [0.37, -0.52]);
+  const code = await page.getByTestId('latent-code').textContent();
+  assert.match(code, /0\.37\d*, -0\.52\d*\) → 4 bytes: [0-9a-f]{8}/);
+  assert.match(await page.getByTestId('compress-ratio').textContent(), /784 bytes → 4 bytes.*196\.0×/);
+  await page.getByTestId('share-link').click();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, await page.getByTestId('share-link').getAttribute('href'));
+  assert.match(copied, /#model=mnist-2d\.safetensors&z=0\.37\d*,-0\.52\d*/);
+  const decoded = (await readCanvas('decoded-canvas')).px;
+  const other = await openApp(app.browser.context, copied.replace(/#.*/, ''), copied.slice(copied.indexOf('#')).replace(/^/, ''));
+  try {
+    await other.page.waitForFunction(() => Number(document.querySelector('[data-testid=latent-slider-0]').value) !== 0, null, { timeout: 10000 });
+    const reopened = await other.page.evaluate(() => [0, 1].map((i) => Number(document.querySelector(`[data-testid=latent-slider-${i}]`).value)));
+    assert.deepEqual(reopened, z, 'the link reproduces the latent point');
+    const px = await other.page.evaluate(() => {
+      const d = document.getElementById('decoded-canvas').getContext('2d').getImageData(0, 0, 28, 28).data;
+      return Array.from(d.filter((_, i) => i % 4 === 0));
+    });
+    assert.deepEqual(px, decoded, 'and the same decoded image');
+    assert.deepEqual(other.problems, []);
+  } finally {
+    await other.page.close();
+  }
+  assertNoProblems();
+});
+
+test('Fashion-MNIST models are selectable, with class names, and drawing still works', async () => {
+  await page.getByTestId('model-select').selectOption('fashion-2d.safetensors');
+  await page.waitForFunction(() => /Ready: Fashion-MNIST · 2-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  const legend = await page.locator('#legend li').allTextContents();
+  assert.deepEqual(legend.slice(0, 3), ['T-shirt', 'Trouser', 'Pullover']);
+  await page.waitForFunction(() => window.vaeMetrics.scatterCount === 10000, null, { timeout: 20000 });
+  await page.getByTestId('clear-button').click();
+  await afterUpdate('anomaly-score', () => draw([[[140, 40], [140, 240]]]));
+  const input = (await readCanvas('input-preview')).px;
+  const recon = (await readCanvas('recon-canvas')).px;
+  assert.ok(input.some((v) => v > 200), 'the stroke became the model input');
+  assert.ok(Math.max(...recon) > 60, `the drawing is reconstructed by the Fashion model (max grey ${Math.max(...recon)})`);
+  // A Fashion test image is typical for the Fashion model.
+  await loadTestImage(0);
+  assert.ok(Number(await page.getByTestId('anomaly-percentile').textContent()) < 99);
+  await page.getByTestId('model-select').selectOption('fashion-16d.safetensors');
+  await page.waitForFunction(() => /Ready: Fashion-MNIST · 16-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  await page.getByTestId('model-select').selectOption('mnist-2d.safetensors');
+  await page.waitForFunction(() => /Ready: MNIST · 2-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  assertNoProblems();
+});
+
+test('the blur panel shows the β = 0.5, 1, 4 models: KL falls and reconstruction worsens as β grows', async () => {
+  await page.waitForFunction(() => document.getElementById('blur-columns').dataset.ready === 'true', null, { timeout: 20000 });
+  const figures = await page.locator('#blur-columns .readout').allTextContents();
+  assert.equal(figures.length, 3);
+  const parsed = figures.map((t) => t.match(/reconstruction ([\d.]+) \+ KL ([\d.]+)/).slice(1).map(Number));
+  assert.ok(parsed[0][1] > parsed[1][1] && parsed[1][1] > parsed[2][1], `KL by β: ${figures.join(' | ')}`);
+  assert.ok(parsed[0][0] < parsed[1][0] && parsed[1][0] < parsed[2][0], `reconstruction by β: ${figures.join(' | ')}`);
+  assertNoProblems();
+});
