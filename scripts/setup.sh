@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: the wasm target, wasm-bindgen-cli at exactly the
-# crate's version, npm packages, and (with --browser) Debian's Chromium for the browser tests and
-# Fashion-MNIST. Quick when everything is already there.
+# crate's version, npm packages, Debian's Fashion-MNIST (the app ships Fashion models) and, with
+# --browser, Debian's Chromium for the browser tests. Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +32,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+missing=()
+[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 if [ "${1:-}" = "--browser" ]; then
-  missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
-  [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 fi
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

@@ -68,20 +68,8 @@ fn conditional_decoder_concatenates_the_one_hot_label() {
     assert!(worst < 1e-4, "decode differs from the hand computation by {worst}");
 }
 
-/// The shipped 2-D CVAE reads test digits' labels (lowest negative ELBO) and renders a digit's
-/// style as all ten digits, each closest to its own class mean.
-#[test]
-fn conditional_model_reads_labels_and_renders_every_digit() {
-    let vae = shipped("cvae-mnist-2d.safetensors");
-    let test = common::mnist_test();
-    let mut rng = Rng::new(5);
-    let correct = (0..50).filter(|&i| {
-        let scores = label_scores(&vae, &image_f32(&test, i), 8, &mut rng).unwrap();
-        let best = scores.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-        best == test.labels()[i] as usize
-    }).count();
-    assert!(correct >= 45, "labels read right for only {correct} of 50 test digits");
-
+/// The class means of the MNIST test set: 10 × 784 intensities.
+fn class_means(test: &vae::data::Dataset) -> Vec<Vec<f32>> {
     let mut means = vec![vec![0f32; IMAGE_PIXELS]; 10];
     let mut counts = [0usize; 10];
     for i in 0..test.len() {
@@ -94,13 +82,37 @@ fn conditional_model_reads_labels_and_renders_every_digit() {
     for (m, n) in means.iter_mut().zip(counts) {
         m.iter_mut().for_each(|v| *v /= n as f32);
     }
-    let rendered = render_all_labels(&vae, &image_f32(&test, 0), test.labels()[0]).unwrap();
-    let right = rendered.chunks_exact(IMAGE_PIXELS).enumerate().filter(|(digit, img)| {
+    means
+}
+
+/// The shipped CVAEs read test digits' labels (lowest negative ELBO) and render a digit's style as
+/// all ten digits: for at least 80% of 40 test digits, 8 or more of the ten renderings are nearest
+/// their own class mean.
+#[test]
+fn conditional_models_read_labels_and_render_every_digit() {
+    let test = common::mnist_test();
+    let means = class_means(&test);
+    let nearest = |img: &[f32]| {
         let dist = |m: &Vec<f32>| img.iter().zip(m).map(|(a, b)| (a - b).powi(2)).sum::<f32>();
-        let nearest = (0..10).min_by(|&a, &b| dist(&means[a]).total_cmp(&dist(&means[b]))).unwrap();
-        nearest == *digit
-    }).count();
-    assert!(right >= 8, "only {right} of 10 rendered digits are nearest their class mean");
+        (0..10).min_by(|&a, &b| dist(&means[a]).total_cmp(&dist(&means[b]))).unwrap()
+    };
+    for file in ["cvae-mnist-2d.safetensors", "cvae-mnist-8d.safetensors"] {
+        let vae = shipped(file);
+        let mut rng = Rng::new(5);
+        let correct = (0..50).filter(|&i| {
+            let scores = label_scores(&vae, &image_f32(&test, i), 8, &mut rng).unwrap();
+            let best = scores.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            best == test.labels()[i] as usize
+        }).count();
+        assert!(correct >= 45, "{file}: labels read right for only {correct} of 50 test digits");
+        let rendered_right: Vec<usize> = (0..40).map(|i| {
+            let rendered = render_all_labels(&vae, &image_f32(&test, i), test.labels()[i]).unwrap();
+            rendered.chunks_exact(IMAGE_PIXELS).enumerate().filter(|(digit, img)| nearest(img) == *digit).count()
+        }).collect();
+        let good = rendered_right.iter().filter(|&&r| r >= 8).count();
+        eprintln!("{file}: digits rendered right per input {rendered_right:?}");
+        assert!(good >= 32, "{file}: only {good} of 40 inputs had 8+ of 10 renderings right");
+    }
 }
 
 /// Anomaly scores average independent one-sample negative ELBOs: with the same random stream,

@@ -141,7 +141,8 @@ fn shipped_conditional_models_reach_their_test_elbo() {
     let two = shipped_model_test_stats("cvae-mnist-2d.safetensors", VaeConfig::conditional(2, 512, 10), &test);
     assert!(two.neg_elbo <= 135.0, "cvae-mnist-2d: {:.2} > 135", two.neg_elbo);
     let eight = shipped_model_test_stats("cvae-mnist-8d.safetensors", VaeConfig::conditional(8, 512, 10), &test);
-    assert!(eight.neg_elbo <= 106.0, "cvae-mnist-8d: {:.2} > 106", eight.neg_elbo);
+    // Trained with β = 3 (see the README): a looser bound than β = 1 would give.
+    assert!(eight.neg_elbo <= 109.0, "cvae-mnist-8d: {:.2} > 109", eight.neg_elbo);
 }
 
 /// The β panel's models: a larger β buys a smaller KL with a worse reconstruction.

@@ -341,3 +341,12 @@ test('the blur panel shows the β = 0.5, 1, 4 models: KL falls and reconstructio
   assert.ok(parsed[0][0] < parsed[1][0] && parsed[1][0] < parsed[2][0], `reconstruction by β: ${figures.join(' | ')}`);
   assertNoProblems();
 });
+
+test('a conditional VAE file loaded into the explorer is refused with a clear message; the model stays', async () => {
+  await page.getByTestId('weights-file').setInputFiles(join(ROOT, 'www', 'models', 'cvae-mnist-2d.safetensors'));
+  await page.waitForFunction(() => /conditional VAE/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10000 });
+  assert.equal(await page.getByTestId('model-select').inputValue(), 'mnist-2d.safetensors');
+  await page.getByTestId('sample-button').click(); // the explorer still works
+  assert.ok((await readCanvas('decoded-canvas')).px.some((v) => v > 100));
+  assertNoProblems();
+});

@@ -12,8 +12,10 @@ const run = promisify(execFile);
 const COUNT = 8;
 const TOLERANCE = 1e-4;
 const MODELS = [
-  { file: 'mnist-2d.safetensors', latent: 2 },
-  { file: 'mnist-16d.safetensors', latent: 16 },
+  { file: 'mnist-2d.safetensors', latent: 2, dataset: 'mnist' },
+  { file: 'mnist-16d.safetensors', latent: 16, dataset: 'mnist' },
+  { file: 'fashion-16d.safetensors', latent: 16, dataset: 'fashion' },
+  { file: 'cvae-mnist-8d.safetensors', latent: 8, dataset: 'mnist' }, // conditional: labels go in too
 ];
 
 let app;
@@ -30,15 +32,15 @@ after(async () => {
 });
 
 /** `vae encode` for the first COUNT test images: { latent, mu, log_var, recon } (arrays of rows). */
-async function nativeEncode(file) {
-  const { stdout } = await run(VAE_BIN, ['encode', '--weights', `www/models/${file}`, '--count', String(COUNT)],
+async function nativeEncode(file, dataset) {
+  const { stdout } = await run(VAE_BIN, ['encode', '--weights', `www/models/${file}`, '--dataset', dataset, '--count', String(COUNT)],
     { cwd: ROOT, maxBuffer: 64 << 20 });
   return JSON.parse(stdout);
 }
 
 /** The same computation in the page, through the wasm module's exported classes. */
-async function wasmEncode(file) {
-  return page.evaluate(async ({ file, count }) => {
+async function wasmEncode(file, dataset) {
+  return page.evaluate(async ({ file, dataset, count }) => {
     const { Model, ImageSet } = await import('/pkg/vae.js');
     const bytes = async (url) => {
       const response = await fetch(url);
@@ -47,8 +49,8 @@ async function wasmEncode(file) {
     };
     const [weights, images, labels] = await Promise.all([
       bytes(`/www/models/${file}`),
-      bytes('/www/data/mnist-t10k-images.idx.gz'),
-      bytes('/www/data/mnist-t10k-labels.idx.gz'),
+      bytes(`/www/data/${dataset}-t10k-images.idx.gz`),
+      bytes(`/www/data/${dataset}-t10k-labels.idx.gz`),
     ]);
     const model = new Model(weights);
     const set = new ImageSet(images, labels);
@@ -56,18 +58,19 @@ async function wasmEncode(file) {
       const L = model.latentSize;
       const out = { latent: L, length: set.length, mu: [], log_var: [], recon: [] };
       for (let i = 0; i < count; i++) {
-        const stats = model.encode(set.image(i));
+        const label = model.classes > 0 ? set.labels().subarray(i, i + 1) : undefined;
+        const stats = model.encode(set.image(i), label);
         const mu = stats.slice(0, L);
         out.mu.push(Array.from(mu));
         out.log_var.push(Array.from(stats.slice(L)));
-        out.recon.push(Array.from(model.decode(mu)));
+        out.recon.push(Array.from(model.decode(mu, label)));
       }
       return out;
     } finally {
       model.free();
       set.free();
     }
-  }, { file, count: COUNT });
+  }, { file, dataset, count: COUNT });
 }
 
 /** The largest |a - b| over two equally shaped arrays of rows (asserting the shapes match). */
@@ -85,12 +88,12 @@ function maxAbsDiff(a, b, what) {
   return worst;
 }
 
-for (const { file, latent } of MODELS) {
+for (const { file, latent, dataset } of MODELS) {
   test(`wasm matches native to ${TOLERANCE} for ${file}`, async (t) => {
-    const [native, wasm] = await Promise.all([nativeEncode(file), wasmEncode(file)]);
+    const [native, wasm] = await Promise.all([nativeEncode(file, dataset), wasmEncode(file, dataset)]);
     assert.equal(native.latent, latent);
     assert.equal(wasm.latent, latent);
-    assert.equal(wasm.length, 10000, 'the MNIST test set has 10,000 images');
+    assert.equal(wasm.length, 10000, `the ${dataset} test set has 10,000 images`);
     assert.equal(native.mu.length, COUNT);
     assert.equal(native.mu[0].length, latent);
     assert.equal(native.recon[0].length, 784);
