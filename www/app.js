@@ -83,6 +83,12 @@ function forEachPanel(fn) {
   }
 }
 
+/** Runs `fn` once the first grid is on screen: the panels' work never delays it. */
+function afterFirstGrid(fn) {
+  if (metrics.firstGridAt) setTimeout(fn, 0);
+  else setTimeout(() => afterFirstGrid(fn), 50);
+}
+
 /** Loads test image `index` of the current dataset into the drawing pad as the current input. */
 async function loadTestImage(index) {
   const set = await testSet(state.entry?.dataset ?? 'mnist');
@@ -205,7 +211,7 @@ function activateModel(model, entry, live = false) {
   }
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
-  onNextFrame('uses', () => forEachPanel((p) => p.onModel()), 6);
+  afterFirstGrid(() => forEachPanel((p) => p.onModel()));
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   setupLegend(entry.dataset);
@@ -414,6 +420,8 @@ async function main() {
   await openSharedView();
   window.addEventListener('hashchange', () => openSharedView().catch((err) => showError(err, 'shared link')));
   metrics.ready = true;
+  // The panels' own models (conditional, β), once the page has settled.
+  afterFirstGrid(() => setTimeout(() => forEachPanel((p) => p.prefetch?.()), 3000));
 }
 
 main().catch((err) => showError(err, 'start-up failed'));

@@ -30,3 +30,13 @@ export function intFrom(input, min, max, fallback = min) {
   if (clamped !== v) input.value = String(clamped);
   return clamped;
 }
+
+/** Calls `onShow()` whenever `el` comes within `margin` of the viewport; returns `isVisible()`. */
+export function watchVisibility(el, onShow, margin = '300px') {
+  let visible = false;
+  new IntersectionObserver(([entry]) => {
+    visible = entry.isIntersecting;
+    if (visible) onShow();
+  }, { rootMargin: margin }).observe(el);
+  return () => visible;
+}

@@ -5,7 +5,7 @@
 // here from the same files the page loads; every test ends by checking the page had no errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, startApp, openApp } from './harness.js';
@@ -339,6 +339,19 @@ test('the blur panel shows the β = 0.5, 1, 4 models: KL falls and reconstructio
   const parsed = figures.map((t) => t.match(/reconstruction ([\d.]+) \+ KL ([\d.]+)/).slice(1).map(Number));
   assert.ok(parsed[0][1] > parsed[1][1] && parsed[1][1] > parsed[2][1], `KL by β: ${figures.join(' | ')}`);
   assert.ok(parsed[0][0] < parsed[1][0] && parsed[1][0] < parsed[2][0], `reconstruction by β: ${figures.join(' | ')}`);
+  assertNoProblems();
+});
+
+test('screenshot of the panels with a test digit as the input (docs/uses.png)', async () => {
+  await loadTestImage(18);
+  await page.getByTestId('inpaint-index').fill('18');
+  await page.getByTestId('inpaint-lower-half').click();
+  await page.getByTestId('inpaint-run').click();
+  await page.waitForFunction(() => document.getElementById('inpaint-result').dataset.iterations === '200', null, { timeout: 60000 });
+  await page.waitForFunction(() => document.getElementById('blur-columns').dataset.ready === 'true');
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  const shot = await page.locator('.uses').screenshot({ path: join(ROOT, 'docs', 'uses.png') });
+  assert.ok(shot.length > 20000, 'the screenshot has content');
   assertNoProblems();
 });
 

@@ -1,7 +1,7 @@
 // Why VAE samples are blurry: the same 2-D model trained with β = 0.5, 1 and 4, with each
 // one's test-set reconstruction and KL, its reconstruction of the current input and samples.
 import { paintGrey } from '../images.js';
-import { h, pixelCanvases } from '../dom.js';
+import { h, pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { BETA_MODELS, modelUrl } from '../models.js';
 
@@ -25,6 +25,14 @@ export class BlurPanel {
       return { column, figures, recon, samples: pixelCanvases(samples, SAMPLES, (i) => `β = ${beta} sample ${i + 1}`) };
     });
     $('blur-columns').replaceChildren(...this.columns.map((c) => c.column));
+    this.wanted = false; // its three models load when the panel comes into view (or on prefetch)
+    watchVisibility($('blur-panel'), () => this.prefetch());
+  }
+
+  prefetch() {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.onInput();
   }
 
   reset() {
@@ -44,6 +52,7 @@ export class BlurPanel {
   }
 
   onInput() {
+    if (!this.wanted) return;
     this.render().catch((e) => this.ctx.error(e, 'β models'));
   }
 

@@ -2,7 +2,7 @@
 // negative ELBO, its style is the posterior mean given that label, and decoding the style with
 // every label renders it as all ten digits. A digit picker generates a chosen digit.
 import { paintGrey } from '../images.js';
-import { pixelCanvases } from '../dom.js';
+import { pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { modelUrl } from '../models.js';
 
@@ -18,6 +18,19 @@ export class StyleTransferPanel {
     $('cvae-model').addEventListener('change', () => this.onInput());
     $('cvae-sample').addEventListener('click', () => this.generate().catch((e) => this.ctx.error(e, 'conditional VAE')));
     $('cvae-digit').addEventListener('change', () => this.generate().catch((e) => this.ctx.error(e, 'conditional VAE')));
+    // Its 3 MB model loads when the panel comes into view (or after start-up, see prefetch).
+    this.wanted = false;
+    this.isVisible = watchVisibility($('cvae-panel'), () => this.#show());
+  }
+
+  #show() {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.onModel();
+  }
+
+  prefetch() {
+    this.#show();
   }
 
   /** The selected conditional model, loaded once per engine. */
@@ -36,11 +49,13 @@ export class StyleTransferPanel {
   }
 
   onModel() {
+    if (!this.wanted) return;
     this.onInput();
     this.generate().catch((e) => this.ctx.error(e, 'conditional VAE'));
   }
 
   onInput() {
+    if (!this.wanted) return;
     this.render().catch((e) => this.ctx.error(e, 'conditional VAE'));
   }
 
