@@ -25,11 +25,33 @@ pub struct Adam {
     params: Vec<Param>,
     config: ParamsAdamW,
     step: i32,
+    threads: usize,
 }
 
 impl Adam {
     pub fn params(&self) -> ParamsAdamW {
         self.config.clone()
+    }
+
+    /// Updates the parameters on up to `threads` threads (native builds; each parameter's update
+    /// stays in one thread, so results do not change).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    fn update(&self, param: &Param, grad: &candle_core::Tensor) -> Result<()> {
+        let c = &self.config;
+        let update = Update {
+            moments: &param.moments,
+            lr: c.lr as f32,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: c.eps as f32,
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            scale_m: (1.0 / (1.0 - c.beta1.powi(self.step))) as f32,
+            scale_v: (1.0 / (1.0 - c.beta2.powi(self.step))) as f32,
+        };
+        param.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)
     }
 }
 
@@ -44,27 +66,34 @@ impl Optimizer for Adam {
                 Param { var, moments: Mutex::new(Moments { m: vec![0.0; n], v: vec![0.0; n] }) }
             })
             .collect();
-        Ok(Self { params, config, step: 0 })
+        Ok(Self { params, config, step: 0, threads: 1 })
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        let c = &self.config;
-        for param in &self.params {
-            let Some(grad) = grads.get(&param.var) else { continue };
-            let update = Update {
-                moments: &param.moments,
-                lr: c.lr as f32,
-                beta1: c.beta1 as f32,
-                beta2: c.beta2 as f32,
-                eps: c.eps as f32,
-                decay: (1.0 - c.lr * c.weight_decay) as f32,
-                scale_m: (1.0 / (1.0 - c.beta1.powi(self.step))) as f32,
-                scale_v: (1.0 / (1.0 - c.beta2.powi(self.step))) as f32,
-            };
-            param.var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?;
+        let work: Vec<(&Param, &candle_core::Tensor)> =
+            self.params.iter().filter_map(|p| grads.get(&p.var).map(|g| (p, g))).collect();
+        if self.threads <= 1 || cfg!(target_arch = "wasm32") {
+            return work.iter().try_for_each(|(p, g)| self.update(p, g));
         }
-        Ok(())
+        // Deal the parameters, largest first, to the least-loaded of `threads` lists.
+        let mut lists: Vec<(usize, Vec<(&Param, &candle_core::Tensor)>)> = vec![(0, Vec::new()); self.threads];
+        let mut sorted = work;
+        sorted.sort_by_key(|(p, _)| std::cmp::Reverse(p.var.elem_count()));
+        for item in sorted {
+            let Some(lightest) = lists.iter_mut().min_by_key(|(load, _)| *load) else { break };
+            lightest.0 += item.0.var.elem_count();
+            lightest.1.push(item);
+        }
+        let this = &*self;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = lists[1..]
+                .iter()
+                .map(|(_, list)| scope.spawn(move || list.iter().try_for_each(|(p, g)| this.update(p, g))))
+                .collect();
+            lists[0].1.iter().try_for_each(|(p, g)| this.update(p, g))?;
+            handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| bail!("an Adam thread panicked")))
+        })
     }
 
     fn learning_rate(&self) -> f64 {

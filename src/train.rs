@@ -1,11 +1,12 @@
 //! Training with Adam ([`crate::optim::Adam`], fused) on the (β-weighted) negative ELBO, seeded shuffling, and held-out
 //! evaluation.
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Dataset;
-use crate::loss::{iwae_nll, negative_elbo};
+use crate::loss::{iwae_nll, negative_elbo, negative_elbo_with_noise};
 use crate::model::{Vae, VaeConfig};
 use crate::optim::Adam;
 use crate::rng::Rng;
@@ -61,6 +62,7 @@ pub struct Trainer {
     healthy_steps: usize,
     best_loss: f64,
     checkpoint: Option<Vec<(Var, Tensor)>>,
+    shards: usize,
 }
 
 impl Trainer {
@@ -104,6 +106,7 @@ impl Trainer {
             healthy_steps: 0,
             best_loss: f64::INFINITY,
             checkpoint: None,
+            shards: 1,
         })
     }
 
@@ -134,6 +137,15 @@ impl Trainer {
         self.optimizer.set_learning_rate(lr)
     }
 
+    /// Data parallelism (native builds): each step splits its minibatch into `shards` parts whose
+    /// gradients are computed on that many threads and summed, which gives the same step as one
+    /// pass over the whole batch. Pair it with single-threaded matrix products
+    /// (`RAYON_NUM_THREADS=1`). wasm has no threads, so there it stays 1.
+    pub fn set_shards(&mut self, shards: usize) {
+        self.shards = if cfg!(target_arch = "wasm32") { 1 } else { shards.max(1) };
+        self.optimizer.set_threads(self.shards);
+    }
+
     /// One Adam step on the minibatch `x` [B, 784] (with one-hot labels `y` [B, C] for a
     /// conditional model); reports the batch's statistics before the step.
     ///
@@ -145,14 +157,24 @@ impl Trainer {
         if self.checkpoint.is_none() {
             self.checkpoint = Some(self.snapshot()?);
         }
-        let terms = negative_elbo(&self.vae, x, y, &mut self.rng)?;
-        let loss = terms.mean_total(self.config.beta)?;
-        let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
-        let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
-        let stats = ElboStats { neg_elbo: recon + kl, recon, kl, n: x.dim(0)? };
+        let b = x.dim(0)?;
+        let eps = self.rng.normal((b, self.config.vae.latent), x.device())?;
+        let shards = self.shards.min(b);
+        let (stats, grads) = if shards > 1 {
+            self.sharded_gradients(x, y, &eps, shards)?
+        } else {
+            let terms = negative_elbo_with_noise(&self.vae, x, y, &eps)?;
+            let loss = terms.mean_total(self.config.beta)?;
+            let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
+            let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
+            let stats = ElboStats { neg_elbo: recon + kl, recon, kl, n: b };
+            // The backward pass is skipped for a loss that already counts as divergence.
+            let grads = if self.loss_healthy(&stats) { Some(loss.backward()?) } else { None };
+            (stats, grads)
+        };
         self.steps += 1;
-        let healthy = stats.neg_elbo.is_finite() && stats.neg_elbo <= DIVERGENCE_FACTOR * self.best_loss && {
-            let grads = loss.backward()?;
+        let healthy = self.loss_healthy(&stats) && {
+            let Some(grads) = grads else { candle_core::bail!("internal: no gradients for a healthy loss") };
             let finite = self.gradients_finite(&grads)?;
             if finite {
                 self.optimizer.step(&grads)?;
@@ -171,6 +193,51 @@ impl Trainer {
         Ok(StepReport { stats, diverged: !healthy })
     }
 
+    fn loss_healthy(&self, stats: &ElboStats) -> bool {
+        stats.neg_elbo.is_finite() && stats.neg_elbo <= DIVERGENCE_FACTOR * self.best_loss
+    }
+
+    /// The batch's statistics and the gradient of its mean loss, from `shards` contiguous parts
+    /// computed on as many threads: each part's loss is its sum over images divided by the whole
+    /// batch size, so the parts' gradients add up to the whole batch's.
+    fn sharded_gradients(&self, x: &Tensor, y: Option<&Tensor>, eps: &Tensor, shards: usize) -> Result<(ElboStats, Option<GradStore>)> {
+        let b = x.dim(0)?;
+        let beta = self.config.beta;
+        let part = |i: usize| -> Result<(f64, f64, GradStore)> {
+            let (start, end) = (i * b / shards, (i + 1) * b / shards);
+            let narrow = |t: &Tensor| t.narrow(0, start, end - start);
+            let ys = y.map(narrow).transpose()?;
+            let terms = negative_elbo_with_noise(&self.vae, &narrow(x)?, ys.as_ref(), &narrow(eps)?)?;
+            let loss = (terms.total(beta)?.sum_all()? / b as f64)?;
+            let recon = terms.recon.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+            let kl = terms.kl.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+            Ok((recon, kl, loss.backward()?))
+        };
+        let parts: Vec<Result<(f64, f64, GradStore)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..shards).map(|i| scope.spawn(move || part(i))).collect();
+            let mut parts = vec![part(0)];
+            parts.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|_| candle_core::bail!("a gradient thread panicked"))));
+            parts
+        });
+        let (mut recon, mut kl, mut grads) = (0.0, 0.0, GradStore::default());
+        for part in parts {
+            let (r, k, g) = part?;
+            recon += r;
+            kl += k;
+            for var in self.varmap.all_vars() {
+                if let Some(gi) = g.get(&var) {
+                    let sum = match grads.get(&var) {
+                        Some(acc) => (acc + gi)?,
+                        None => gi.clone(),
+                    };
+                    grads.insert(&var, sum);
+                }
+            }
+        }
+        let (recon, kl) = (recon / b as f64, kl / b as f64);
+        Ok((ElboStats { neg_elbo: recon + kl, recon, kl, n: b }, Some(grads)))
+    }
+
     /// Copies of the current weights.
     fn snapshot(&self) -> Result<Vec<(Var, Tensor)>> {
         self.varmap.all_vars().into_iter().map(|v| Ok((v.clone(), v.as_tensor().copy()?))).collect()
@@ -186,6 +253,7 @@ impl Trainer {
         let mut params = self.optimizer.params();
         params.lr /= 2.0;
         self.optimizer = Adam::new(self.varmap.all_vars(), params)?;
+        self.optimizer.set_threads(self.shards);
         Ok(())
     }
 

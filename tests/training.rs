@@ -185,3 +185,27 @@ fn divergence_restores_finite_weights_and_halves_the_learning_rate() {
     let after = evaluate(trainer.vae(), &test, &mut Rng::new(0)).unwrap();
     assert!(after.neg_elbo.is_finite() && after.neg_elbo < 300.0, "recovered to a sane loss: {}", after.neg_elbo);
 }
+
+/// Data parallelism changes nothing but speed: steps on 1, 2 and 3 shards of the same batches
+/// (same seed, hence the same noise) give the same losses and weights to 1e-4.
+#[test]
+fn sharded_steps_match_whole_batch_steps() {
+    let data = common::mnist_train_first(512);
+    let run = |shards: usize| {
+        let mut trainer = Trainer::new(config(2, 64, 11), &Device::Cpu).unwrap();
+        trainer.set_shards(shards);
+        let losses: Vec<f64> = (0..6).map(|_| trainer.train_step(&data).unwrap().stats.neg_elbo).collect();
+        (losses, parameters(&trainer))
+    };
+    let (whole_losses, whole) = run(1);
+    for shards in [2, 3] {
+        let (losses, params) = run(shards);
+        for (a, b) in losses.iter().zip(&whole_losses) {
+            assert!((a - b).abs() < 1e-4 * b.abs(), "{shards} shards: loss {a} vs {b}");
+        }
+        for ((name, a), (_, b)) in params.iter().zip(&whole) {
+            let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{shards} shards: {name} differs by {worst}");
+        }
+    }
+}

@@ -32,7 +32,7 @@ pub fn train_flops_per_sample(latent: usize, hidden: usize) -> f64 {
     forward + backward
 }
 
-pub fn run(args: BenchArgs) -> CliResult {
+pub fn run(args: BenchArgs, threads: usize) -> CliResult {
     let data = DatasetName::Mnist.load(Split::Train)?;
     let config = TrainConfig {
         vae: VaeConfig::new(args.latent, args.hidden),
@@ -43,6 +43,7 @@ pub fn run(args: BenchArgs) -> CliResult {
     };
     let device = Device::Cpu;
     let mut trainer = Trainer::new(config, &device)?;
+    trainer.set_shards(threads);
     let mut rng = Rng::new(1);
     let order = rng.permutation(data.len());
     let batches: Vec<_> = order
@@ -62,7 +63,6 @@ pub fn run(args: BenchArgs) -> CliResult {
     let median = times[times.len() / 2];
     let samples_per_s = args.batch as f64 / median;
     let gflops = samples_per_s * train_flops_per_sample(args.latent, args.hidden) / 1e9;
-    let threads = candle_core::utils::get_num_threads();
     println!(
         "{}",
         serde_json::json!({

@@ -22,7 +22,8 @@ pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 #[derive(Parser)]
 #[command(name = "vae", version, about = "A variational autoencoder on candle: train, evaluate, draw, serve")]
 struct Cli {
-    /// Worker threads for matrix products (default: all cores).
+    /// Threads (default: all cores). Training splits each minibatch across them (data parallel,
+    /// single-threaded matrix products); other commands use them inside matrix products.
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -59,17 +60,18 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
-    if let Some(threads) = cli.threads {
-        // candle's CPU kernels read rayon's variable when they size their thread pools.
-        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
-    }
+    let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    // candle's CPU kernels read rayon's variable when they size their thread pools. Training uses
+    // the threads for data parallelism instead, so each thread's products run single-threaded.
+    let kernel_threads = if matches!(cli.command, Command::Train(_) | Command::Bench(_)) { 1 } else { threads };
+    std::env::set_var("RAYON_NUM_THREADS", kernel_threads.to_string());
     let result = match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(args, threads),
         Command::Eval(args) => eval::run(args),
         Command::Encode(args) => encode::run(args),
         Command::Grid(args) => grid::run(args),
         Command::Serve(args) => serve::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(args, threads),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

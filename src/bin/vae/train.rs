@@ -60,7 +60,7 @@ pub struct TrainArgs {
     out: PathBuf,
 }
 
-pub fn run(args: TrainArgs) -> CliResult {
+pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(format!("--lr must be a positive number, got {}", args.lr).into());
     }
@@ -83,6 +83,7 @@ pub fn run(args: TrainArgs) -> CliResult {
         seed: args.seed,
     };
     let mut trainer = Trainer::new(config, &device)?;
+    trainer.set_shards(threads);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let total_steps = (steps_per_epoch * args.epochs) as u64;
     let bar = ProgressBar::new(total_steps).with_style(
