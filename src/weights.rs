@@ -103,9 +103,9 @@ fn tensor<'a>(file: &'a SafeTensors<'a>, name: &str) -> Result<TensorView<'a>> {
 /// the number of label classes C of a conditional VAE from `encoder.0.weight` [H, 784 + C] and
 /// `decoder.0.weight` [H, L + C].
 fn config_from_shapes(file: &SafeTensors) -> Result<VaeConfig> {
-    let enc0 = tensor(file, "encoder.0.weight")?;
     let enc2 = tensor(file, "encoder.2.weight")?;
     let dec0 = tensor(file, "decoder.0.weight")?;
+    let enc0 = tensor(file, "encoder.0.weight")?;
     let (two_l, h) = match enc2.shape() {
         [a, b] => (*a, *b),
         s => bail!("tensor `encoder.2.weight` has shape {s:?}, expected [2L, H]"),
