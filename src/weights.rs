@@ -38,15 +38,15 @@ pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
     check_header_length(bytes)?;
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
-    let config = config_from_shapes(&file)?;
-    let expected = config.parameter_shapes();
-
+    // The names do not depend on the sizes: check them first, so a renamed tensor is named.
+    let expected_names: Vec<&str> = VaeConfig::new(1, 1).parameter_shapes().iter().map(|(n, _)| *n).collect();
     let mut names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
     names.sort();
-    let expected_names: Vec<&str> = expected.iter().map(|(n, _)| *n).collect();
     if let Some(extra) = names.iter().find(|n| !expected_names.contains(&n.as_str())) {
         bail!("unexpected tensor `{extra}` (expected exactly: {})", expected_names.join(", "));
     }
+    let config = config_from_shapes(&file)?;
+    let expected = config.parameter_shapes();
 
     let mut tensors = HashMap::new();
     for (name, shape) in expected.iter() {

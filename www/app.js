@@ -65,11 +65,22 @@ const uses = {
 };
 const panels = [];
 
-/** Tells the panels the input changed, after the drawing pauses (they do more work than a frame allows). */
+/**
+ * Tells the panels the input changed, once the drawing pauses (they do more work than a frame
+ * allows), each panel in its own task. Model changes alone (weights streaming in) do not count.
+ */
 let inputTimer = 0;
+let inputKey = null;
 function inputChanged() {
+  const key = `${pad.version}:${state.loadedTest?.index ?? ''}`;
+  if (key === inputKey) return;
+  inputKey = key;
   clearTimeout(inputTimer);
-  inputTimer = setTimeout(() => forEachPanel((p) => p.onInput()), 120);
+  inputTimer = setTimeout(() => eachPanelInItsOwnTask((p) => p.onInput()), 120);
+}
+
+function eachPanelInItsOwnTask(fn) {
+  panels.forEach((panel, i) => setTimeout(() => forEachPanel((p) => p === panel && fn(p)), 8 * i));
 }
 
 function forEachPanel(fn) {
@@ -211,7 +222,8 @@ function activateModel(model, entry, live = false) {
   }
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
-  afterFirstGrid(() => forEachPanel((p) => p.onModel()));
+  // Each panel in its own task, so a model change (every 0.5 s while training) never blocks a frame.
+  afterFirstGrid(() => eachPanelInItsOwnTask((p) => p.onModel()));
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   setupLegend(entry.dataset);
@@ -358,9 +370,10 @@ async function recoverEngine(err) {
   try {
     state.scatterJob += 1;
     state.model = null; // belonged to the dead instance: nothing to free
+    await startEngine();
+    // Anything made while the engine restarted belongs to the dead instance.
     state.testSets.clear();
     forEachPanel((p) => p.reset?.());
-    await startEngine();
     const entry = state.entry;
     const z = sliders.values();
     const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file));

@@ -20,7 +20,11 @@ export class AnomalyPanel {
     this.scorers.clear();
   }
 
+  /** Rescores only when the scoring model changed (not for weights streaming into another one). */
   onModel() {
+    const key = $('anomaly-model').value === 'current' ? this.ctx.model() : this.ctx.entry()?.dataset;
+    if (key === this.scoredBy) return;
+    this.scoredBy = key;
     this.onInput();
   }
 

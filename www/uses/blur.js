@@ -47,9 +47,7 @@ export class BlurPanel {
     return this.models;
   }
 
-  onModel() {
-    this.onInput();
-  }
+  onModel() {} // it has its own models
 
   onInput() {
     if (!this.wanted) return;

@@ -17,8 +17,8 @@ export class GalleryPanel {
     });
   }
 
+  /** Keeps the same ε while the latent size stays (so training shows the same samples sharpen). */
   onModel() {
-    this.eps = null;
     this.paint();
   }
 

@@ -26,7 +26,7 @@ export class StyleTransferPanel {
   #show() {
     if (this.wanted) return;
     this.wanted = true;
-    this.onModel();
+    this.#showFirst();
   }
 
   prefetch() {
@@ -48,8 +48,9 @@ export class StyleTransferPanel {
     this.models.clear();
   }
 
-  onModel() {
-    if (!this.wanted) return;
+  onModel() {} // it has its own models
+
+  #showFirst() {
     this.onInput();
     this.generate().catch((e) => this.ctx.error(e, 'conditional VAE'));
   }
