@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# Builds the wasm module into pkg/ (profile wasm, SIMD128), the native `vae` binary, and the compact
+# Builds the wasm module into pkg/ (release, SIMD128), the native `vae` binary, and the compact
 # dataset files the page loads (www/data/). Incremental: cargo and the copies skip what is fresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[build]\033[0m %s\n' "$*"; }
 
-say "wasm (profile wasm: release, +simd128, fat LTO, size-optimised dependencies)"
-cargo build --profile wasm --lib --target wasm32-unknown-unknown
-# strip = true drops the target_features section wasm-bindgen would read; the features are the
-# crate's own (+simd128, set in .cargo/config.toml), so its warning about it does not apply.
-wasm-bindgen --target web --no-typescript --out-dir pkg target/wasm32-unknown-unknown/wasm/vae.wasm 2> >(grep -v "target_features\|strip = true" >&2)
+say "wasm (release, +simd128)"
+cargo build --release --lib --target wasm32-unknown-unknown
+wasm-bindgen --target web --no-typescript --out-dir pkg target/wasm32-unknown-unknown/release/vae.wasm
 
 # The test script skips this (--no-native): `cargo test --release` builds the same binary with the
 # test features, and building both would compile candle twice.

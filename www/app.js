@@ -185,7 +185,7 @@ async function computeScatter(model, dataset) {
   const count = set.length;
   const L = model.latentSize;
   const means = new Float32Array(count * L);
-  const slice = 250;
+  const slice = 100; // about 4 ms of encoding per task, so a slice never holds up a frame
   for (let start = 0; start < count; start += slice) {
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (job !== state.scatterJob) return;
