@@ -107,6 +107,7 @@ function sumSquares(a, b, from = 0, to = a.length) {
 
 test('the gallery decodes prior samples; temperature scales z and re-roll draws new ones', async () => {
   const gallery = page.getByTestId('gallery');
+  await page.waitForFunction(() => Number(document.getElementById('gallery').dataset.paints) > 0, null, { timeout: 10000 });
   const count = await gallery.locator('canvas').count();
   assert.ok(count >= 16, `${count} samples`);
   const read = () => page.evaluate(() => [...document.querySelectorAll('[data-testid=gallery] canvas')]

@@ -33,5 +33,7 @@ export class GalleryPanel {
     if (!this.eps || this.eps.length !== COUNT * L) this.eps = model.samplePrior(COUNT, 1);
     const images = model.decode(this.eps.map((e) => e * t));
     this.canvases.forEach((c, i) => paintGrey(c, images.subarray(i * 784, (i + 1) * 784)));
+    const gallery = $('gallery');
+    gallery.dataset.paints = String(Number(gallery.dataset.paints ?? 0) + 1);
   }
 }
