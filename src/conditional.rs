@@ -8,7 +8,11 @@ use crate::anomaly::anomaly_scores;
 use crate::model::{one_hot, Vae, IMAGE_PIXELS};
 use crate::rng::Rng;
 
-fn conditional_classes(vae: &Vae) -> Result<usize> {
+/// The number of classes C of a conditional `vae`, after checking `image` is one 784-pixel image.
+fn check_inputs(vae: &Vae, image: &[f32]) -> Result<usize> {
+    if image.len() != IMAGE_PIXELS {
+        bail!("an image has {IMAGE_PIXELS} values, got {}", image.len());
+    }
     match vae.config().classes {
         0 => bail!("this VAE is not conditional"),
         c if c > u8::MAX as usize + 1 => bail!("{c} classes do not fit one-byte labels"),
@@ -16,28 +20,24 @@ fn conditional_classes(vae: &Vae) -> Result<usize> {
     }
 }
 
+/// Every label once, one-hot: [C, C].
+fn every_label(c: usize, vae: &Vae) -> Result<Tensor> {
+    let labels: Vec<u8> = (0..c).map(|k| k as u8).collect();
+    one_hot(&labels, c, vae.device())
+}
+
 /// The negative ELBO (mean of `samples` draws) of `image` (784 values) under every label:
 /// C values; the lowest is the label that explains the image best.
 pub fn label_scores(vae: &Vae, image: &[f32], samples: usize, rng: &mut Rng) -> Result<Vec<f32>> {
-    let c = conditional_classes(vae)?;
-    if image.len() != IMAGE_PIXELS {
-        bail!("an image has {IMAGE_PIXELS} values, got {}", image.len());
-    }
+    let c = check_inputs(vae, image)?;
     let x = Tensor::from_slice(image, (1, IMAGE_PIXELS), vae.device())?.repeat((c, 1))?;
-    let labels: Vec<u8> = (0..c).map(|k| k as u8).collect();
-    let y = one_hot(&labels, c, vae.device())?;
-    anomaly_scores(vae, &x, Some(&y), samples, rng)?.to_vec1::<f32>()
+    anomaly_scores(vae, &x, Some(&every_label(c, vae)?), samples, rng)?.to_vec1::<f32>()
 }
 
 /// The style of `image` (its posterior mean given `label`) decoded with every label: C·784 values.
 pub fn render_all_labels(vae: &Vae, image: &[f32], label: u8) -> Result<Vec<f32>> {
-    let c = conditional_classes(vae)?;
-    if image.len() != IMAGE_PIXELS {
-        bail!("an image has {IMAGE_PIXELS} values, got {}", image.len());
-    }
+    let c = check_inputs(vae, image)?;
     let x = Tensor::from_slice(image, (1, IMAGE_PIXELS), vae.device())?;
     let (mu, _) = vae.encode(&x, Some(&one_hot(&[label], c, vae.device())?))?;
-    let labels: Vec<u8> = (0..c).map(|k| k as u8).collect();
-    let y = one_hot(&labels, c, vae.device())?;
-    vae.decode(&mu.repeat((c, 1))?, Some(&y))?.flatten_all()?.to_vec1::<f32>()
+    vae.decode(&mu.repeat((c, 1))?, Some(&every_label(c, vae)?))?.flatten_all()?.to_vec1::<f32>()
 }

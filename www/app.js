@@ -4,7 +4,7 @@ import { startEngine, wasm, memoryBytes } from './engine.js';
 import { DrawingPad } from './draw.js';
 import { LatentMap } from './latent-map.js';
 import { LatentSliders } from './sliders.js';
-import { paintGrey, blank, CLASS_COLOURS } from './images.js';
+import { paintGrey, paintTiles, blank, CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
 import { setStatus, showError, setProgress, setCrashHandler } from './status.js';
 import { fetchBytes } from './fetch.js';
@@ -56,8 +56,8 @@ const uses = {
   wasm,
   model: () => state.model,
   entry: () => state.entry,
-  /** The current input, `{ image, source }`, or null: a loaded test image exactly, else the drawing. */
-  input: () => (state.drawing ? { image: state.drawing, source: state.loadedTest ? `test image #${state.loadedTest.index}` : 'drawing' } : null),
+  /** The current input, `{ image }`, or null: a loaded test image exactly, else the drawing. */
+  input: () => (state.drawing ? { image: state.drawing } : null),
   testSet: (dataset = state.entry?.dataset ?? 'mnist') => testSet(dataset),
   decoderPoint: () => sliders.values(),
   say: (text) => setStatus(text),
@@ -257,22 +257,13 @@ function syncModelSelect() {
 async function paintTestReconstructions() {
   if (!state.model || !state.entry) return;
   const set = await testSet(state.entry.dataset);
-  const canvas = $('train-recons');
-  const ctx = canvas.getContext('2d');
-  const rgba = new ImageData(8 * 28, 56);
-  for (let k = 0; k < 8; k++) {
-    const image = set.image(k);
-    const L = state.model.latentSize;
-    const recon = state.model.decode(state.model.encode(image).slice(0, L));
-    for (let p = 0; p < 784; p++) {
-      for (const [row, v] of [[0, image[p]], [1, recon[p]]]) {
-        const i = 4 * ((row * 28 + Math.floor(p / 28)) * 224 + k * 28 + (p % 28));
-        rgba.data[i] = rgba.data[i + 1] = rgba.data[i + 2] = Math.round(255 * Math.min(1, Math.max(0, v)));
-        rgba.data[i + 3] = 255;
-      }
-    }
-  }
-  ctx.putImageData(rgba, 0, 0);
+  const L = state.model.latentSize;
+  const images = new Float32Array(2 * 8 * 784); // row 1: the test digits, row 2: their reconstructions
+  for (let k = 0; k < 8; k++) images.set(set.image(k), k * 784);
+  const stats = state.model.encode(images.subarray(0, 8 * 784)); // per image: μ (L), then log σ² (L)
+  const means = Float32Array.from({ length: 8 * L }, (_, i) => stats[2 * L * Math.floor(i / L) + (i % L)]);
+  images.set(state.model.decode(means), 8 * 784);
+  paintTiles($('train-recons'), images, 8, 2);
 }
 
 /** Validates `bytes` as a model and makes it active; on failure the current model stays. */

@@ -33,16 +33,22 @@ export const CLASS_COLOURS = [
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
 ];
 
-/** Paints `count` 28×28 images (784 intensities each) side by side onto `canvas`. */
-export function paintTiles(canvas, images, count) {
-  const width = 28 * count;
-  const rgba = new Uint8ClampedArray(width * 28 * 4);
-  for (let k = 0; k < count; k++) {
+/** Paints `cols`·`rows` 28×28 images (784 intensities each, row-major order) as one grid onto `canvas`. */
+export function paintTiles(canvas, images, cols, rows = 1) {
+  const width = 28 * cols;
+  const rgba = new Uint8ClampedArray(width * 28 * rows * 4);
+  for (let k = 0; k < cols * rows; k++) {
+    const [tx, ty] = [k % cols, Math.floor(k / cols)];
     for (let p = 0; p < 784; p++) {
-      const i = 4 * (Math.floor(p / 28) * width + k * 28 + (p % 28));
+      const i = 4 * ((ty * 28 + Math.floor(p / 28)) * width + tx * 28 + (p % 28));
       rgba[i] = rgba[i + 1] = rgba[i + 2] = Math.round(255 * Math.max(0, Math.min(1, images[k * 784 + p])));
       rgba[i + 3] = 255;
     }
   }
-  paintRgba(canvas, rgba, width, 28);
+  paintRgba(canvas, rgba, width, 28 * rows);
+}
+
+/** Paints image k of `images` (784 intensities each) onto `canvases[k]`. */
+export function paintEach(canvases, images) {
+  canvases.forEach((canvas, k) => paintGrey(canvas, images.subarray(k * 784, (k + 1) * 784)));
 }

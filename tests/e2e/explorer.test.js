@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startApp } from './harness.js';
+import { ROOT, drawStrokes, startApp } from './harness.js';
 
 // Pearson correlation of the 28×28 input with its reconstruction. Measured (Chromium 156): the
 // 2-D model gives 0.79 for the "1" and 0.73 for the "0", the 16-D model 0.97–0.99; an input against
@@ -146,14 +146,7 @@ async function settledDrawing() {
 
 /** Draws the given strokes (each a list of [x, y] in drawing-canvas pixels) with the mouse. */
 async function draw(strokes) {
-  const box = await page.locator('[data-testid=draw-canvas]').boundingBox();
-  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
-  for (const points of strokes) {
-    await page.mouse.move(...at(points[0]));
-    await page.mouse.down();
-    for (const p of points.slice(1)) await page.mouse.move(...at(p));
-    await page.mouse.up();
-  }
+  await drawStrokes(page, strokes);
   return settledDrawing();
 }
 

@@ -70,6 +70,21 @@ export async function openApp(context, baseUrl, path = '') {
 }
 
 /**
+ * Draws strokes on the drawing canvas with the mouse: each stroke a list of [x, y] in the 280×280
+ * canvas's own pixels; `steps` mouse moves between consecutive points.
+ */
+export async function drawStrokes(page, strokes, steps = 1) {
+  const box = await page.locator('[data-testid=draw-canvas]').boundingBox();
+  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
+  for (const points of strokes) {
+    await page.mouse.move(...at(points[0]));
+    await page.mouse.down();
+    for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps });
+    await page.mouse.up();
+  }
+}
+
+/**
  * A served app in a fresh browser, opened at `path` (see openApp); `close()` ends both. The usual
  * before/after pair of a test file.
  */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ROOT, startApp, openApp } from './harness.js';
+import { ROOT, drawStrokes, startApp, openApp } from './harness.js';
 
 let app;
 let page;
@@ -87,17 +87,7 @@ async function loadTestImage(index) {
   await afterUpdate('anomaly-score', () => page.getByTestId('load-test').click());
 }
 
-/** Draws strokes (lists of [x, y] in the 280×280 drawing canvas's pixels) with the mouse. */
-async function draw(strokes) {
-  const box = await page.getByTestId('draw-canvas').boundingBox();
-  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
-  for (const points of strokes) {
-    await page.mouse.move(...at(points[0]));
-    await page.mouse.down();
-    for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
-    await page.mouse.up();
-  }
-}
+const draw = (strokes) => drawStrokes(page, strokes, 2);
 
 function sumSquares(a, b, from = 0, to = a.length) {
   let s = 0;

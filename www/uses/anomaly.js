@@ -11,7 +11,8 @@ const $ = (id) => document.getElementById(id);
 export class AnomalyPanel {
   constructor(ctx) {
     this.ctx = ctx;
-    this.scorers = new Map(); // file → Promise<{ model, table }>
+    this.scorers = new Map(); // file → Promise<Model>
+    this.tables = new Map(); // file → Promise<Float32Array>
     this.job = 0;
     for (const id of ['anomaly-k', 'anomaly-model']) $(id).addEventListener('change', () => this.onInput());
   }
@@ -43,7 +44,6 @@ export class AnomalyPanel {
   }
 
   async table(entry) {
-    this.tables ??= new Map();
     if (!this.tables.has(entry.file)) {
       this.tables.set(entry.file, fetchBytes(anomalyTableUrl(entry.file))
         .then((bytes) => Float32Array.from(JSON.parse(new TextDecoder().decode(bytes)).quantiles)));

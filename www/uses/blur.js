@@ -1,6 +1,6 @@
 // Why VAE samples are blurry: the same 2-D model trained with β = 0.5, 1 and 4, with each
 // one's test-set reconstruction and KL, its reconstruction of the current input and samples.
-import { paintGrey } from '../images.js';
+import { paintEach, paintGrey } from '../images.js';
 import { h, pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { BETA_MODELS, modelUrl } from '../models.js';
@@ -66,8 +66,7 @@ export class BlurPanel {
       figures.textContent = `test: reconstruction ${Number(meta.test_recon).toFixed(1)} + KL ${Number(meta.test_kl).toFixed(1)}`
         + ` = ${Number(meta.test_neg_elbo).toFixed(1)} nats`;
       paintGrey(recon, model.decode(model.encode(image).slice(0, 2)));
-      const images = model.decode(eps);
-      samples.forEach((c, k) => paintGrey(c, images.subarray(k * 784, (k + 1) * 784)));
+      paintEach(samples, model.decode(eps));
     });
     $('blur-columns').dataset.ready = 'true';
   }

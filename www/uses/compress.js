@@ -53,8 +53,8 @@ export class CompressPanel {
     const L = model.latentSize;
     const z = input ? model.encode(input.image).slice(0, L) : this.ctx.decoderPoint();
     const code = wasm.latentToF16Bytes(z);
-    const decoded = model.decode(wasm.latentFromF16Bytes(code));
-    const zq = wasm.latentFromF16Bytes(code);
+    const zq = wasm.latentFromF16Bytes(code); // the point the code holds
+    const decoded = model.decode(zq);
     if (input) paintGrey($('compress-input'), input.image);
     else blank($('compress-input'));
     $('compress-input-caption').textContent = input ? 'input: 784 bytes' : 'no input (code of the decoder’s point)';

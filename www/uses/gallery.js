@@ -1,5 +1,5 @@
 // Generate: a gallery of samples from the prior, z = temperature · ε, with a re-roll button.
-import { paintGrey } from '../images.js';
+import { paintEach } from '../images.js';
 import { pixelCanvases } from '../dom.js';
 
 const COUNT = 24;
@@ -32,7 +32,7 @@ export class GalleryPanel {
     const L = model.latentSize;
     if (!this.eps || this.eps.length !== COUNT * L) this.eps = model.samplePrior(COUNT, 1);
     const images = model.decode(this.eps.map((e) => e * t));
-    this.canvases.forEach((c, i) => paintGrey(c, images.subarray(i * 784, (i + 1) * 784)));
+    paintEach(this.canvases, images);
     const gallery = $('gallery');
     gallery.dataset.paints = String(Number(gallery.dataset.paints ?? 0) + 1);
   }

@@ -1,7 +1,7 @@
 // Interpolate and edit: the strip of decodings along the linear or spherical path between the
 // posterior means of two inputs A and B (animated), and latent arithmetic C + (B − A).
 import { paintGrey, paintTiles } from '../images.js';
-import { intFrom } from '../dom.js';
+import { intFrom, watchVisibility } from '../dom.js';
 
 const STEPS = 10; // tiles in the strip, endpoints included
 const FRAMES = 48; // points along the animated walk
@@ -27,11 +27,7 @@ export class InterpolatePanel {
     $('interp-path').addEventListener('change', () => this.update());
     this.walk = null;
     this.frame = 0;
-    this.visible = false;
-    new IntersectionObserver(([e]) => {
-      this.visible = e.isIntersecting;
-      if (this.visible) this.#animate();
-    }).observe($('interp-anim'));
+    this.isVisible = watchVisibility($('interp-anim'), () => this.#animate(), '0px');
   }
 
   onModel() {
@@ -73,11 +69,11 @@ export class InterpolatePanel {
 
   /** Walks A → B → A, one decoded point per frame, while the panel is on screen. */
   #animate() {
-    if (this.animating || !this.visible || !this.walk) return;
+    if (this.animating || !this.isVisible() || !this.walk) return;
     this.animating = true;
     let last = 0;
     const tick = (now) => {
-      if (!this.visible || !this.walk) {
+      if (!this.isVisible() || !this.walk) {
         this.animating = false;
         return;
       }

@@ -1,7 +1,7 @@
 // Style transfer with a conditional VAE: the input's label is read as the one with the lowest
 // negative ELBO, its style is the posterior mean given that label, and decoding the style with
 // every label renders it as all ten digits. A digit picker generates a chosen digit.
-import { paintGrey } from '../images.js';
+import { paintEach } from '../images.js';
 import { pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { modelUrl } from '../models.js';
@@ -20,7 +20,7 @@ export class StyleTransferPanel {
     $('cvae-digit').addEventListener('change', () => this.generate().catch((e) => this.ctx.error(e, 'conditional VAE')));
     // Its 3 MB model loads when the panel comes into view (or after start-up, see prefetch).
     this.wanted = false;
-    this.isVisible = watchVisibility($('cvae-panel'), () => this.#show());
+    watchVisibility($('cvae-panel'), () => this.#show());
   }
 
   #show() {
@@ -74,7 +74,7 @@ export class StyleTransferPanel {
       images = model.decode(z, Uint8Array.from({ length: 10 }, (_, d) => d));
       $('cvae-readout').textContent = 'No input: the average style (z = 0) as every digit. Draw or load one to transfer its style.';
     }
-    this.styles.forEach((c, d) => paintGrey(c, images.subarray(d * 784, (d + 1) * 784)));
+    paintEach(this.styles, images);
     const el = $('cvae-styles');
     el.dataset.ready = input ? 'input' : 'prior';
     el.dataset.renders = String(Number(el.dataset.renders ?? 0) + 1);
@@ -85,6 +85,6 @@ export class StyleTransferPanel {
     const digit = Number($('cvae-digit').value);
     const z = model.samplePrior(this.generated.length, 1);
     const images = model.decode(z, new Uint8Array(this.generated.length).fill(digit));
-    this.generated.forEach((c, i) => paintGrey(c, images.subarray(i * 784, (i + 1) * 784)));
+    paintEach(this.generated, images);
   }
 }
