@@ -110,7 +110,7 @@ impl LatentInpainter {
     }
 
     /// The latent point with the lowest objective: L values.
-    pub fn best_latent(&self) -> Result<Vec<f32>> {
+    fn best_latent(&self) -> Result<Vec<f32>> {
         let best = self.objective.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
         self.z.as_tensor().get(best)?.to_vec1::<f32>()
     }

@@ -58,6 +58,9 @@ export class LatentMap {
 
   /** The latent point the grid's other dimensions are held at (and the slider marker). */
   setBase(z) {
+    // Weights streaming in while training re-send the same point: nothing to redraw for it.
+    const shown = this.markers.point;
+    if (shown && z.length === shown.length && z.every((v, i) => v === shown[i]) && shown.every((v, i) => v === this.base[i])) return;
     const changedOther = [...z].some((v, i) => !this.dims.includes(i) && v !== this.base[i]);
     this.base = Float32Array.from(z);
     this.markers.point = this.base;

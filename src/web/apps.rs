@@ -79,12 +79,6 @@ impl Inpainter {
         self.inner.iterations()
     }
 
-    /// The best latent point so far (L values).
-    #[wasm_bindgen(js_name = bestLatent)]
-    pub fn best_latent(&self) -> Result<Vec<f32>, JsError> {
-        self.inner.best_latent().map_err(js_error)
-    }
-
     /// The inpainted image: known pixels unchanged, the rest decoded from the best z (784 values).
     pub fn result(&self, model: &Model) -> Result<Vec<f32>, JsError> {
         self.inner.result(&model.vae).map_err(js_error)

@@ -140,11 +140,8 @@ impl Model {
         }
         let b = images.len() / IMAGE_PIXELS;
         let x = Tensor::from_slice(images, (b, IMAGE_PIXELS), self.vae.device()).map_err(js_error)?;
-        let y = match (self.vae.config().is_conditional(), labels) {
-            (false, None) => None,
-            (true, None) => return Err(JsError::new("this conditional VAE needs a label for every input")),
-            (_, Some(labels)) => Some(grid::one_hot_for(&self.vae, labels, b).map_err(js_error)?),
-        };
+        // Missing labels for a conditional model are reported by the model itself.
+        let y = labels.map(|labels| grid::one_hot_for(&self.vae, labels, b)).transpose().map_err(js_error)?;
         Ok((x, y))
     }
 }
