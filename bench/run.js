@@ -1,6 +1,6 @@
 // The benchmark: this app (candle → wasm, and the native `vae`) against TensorFlow.js (wasm, SIMD)
 // and PyTorch (CPU) on the same model, weights, data, batch and optimiser, in one run.
-// Prints a table and writes bench/results.json.   Usage: node bench/run.js [runs=25]
+// Prints a table and writes bench/results.json.   Usage: node bench/run.js [runs=25] [--browser-only]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { ROOT, VAE_BIN, startServer, launchBrowser } from '../tests/e2e/harness.js';
 
 const runs = Number(process.argv[2] ?? 25);
+// --browser-only: a quick look at the browser figures; prints them and writes nothing.
+const browserOnly = process.argv.includes('--browser-only');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const GRID_FLOP = 400 * 2 * (2 * 512 + 512 * 784);
 const DRAWING_FLOP = 2 * (784 * 512 + 512 * 4) + 2 * (2 * 512 + 512 * 784);
@@ -80,7 +82,7 @@ function nativeBench() {
 }
 
 const b = await browserBench();
-const native = nativeBench();
+const native = browserOnly ? { out: {}, torchNote: 'native: skipped (--browser-only)' } : nativeBench();
 const wasmBytes = statSync(join(ROOT, 'pkg/vae_bg.wasm')).size;
 const wasmGzip = gzipSync(readFileSync(join(ROOT, 'pkg/vae_bg.wasm')), { level: 9 }).length;
 const oursStep = median(b.ours.stepMs);
@@ -104,7 +106,7 @@ const results = {
   native: { train_samples_per_s: native.out, note: native.torchNote },
   wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: b.ours.memoryBytes / 2 ** 20 },
 };
-writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+if (!browserOnly) writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const gf = (flop, ms) => (flop / (ms / 1000) / 1e9).toFixed(1);
 const rows = [
@@ -127,4 +129,4 @@ for (const [key, v] of Object.entries(native.out)) {
 }
 if (native.torchNote) console.log(`\n${native.torchNote}`);
 console.log(`\nwasm: ${(wasmBytes / 1024).toFixed(0)} KiB, ${(wasmGzip / 1024).toFixed(0)} KiB gzipped; worker wasm memory while training ${results.wasm.peak_memory_mb.toFixed(0)} MiB`);
-console.log('wrote bench/results.json');
+if (!browserOnly) console.log('wrote bench/results.json');

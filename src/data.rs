@@ -3,9 +3,11 @@
 //!
 //! The reader validates before it allocates: magic number, element type (unsigned byte), number
 //! of dimensions, a bound on the element count and the exact file length. Pixels stay `u8` in
-//! memory (47 MB for MNIST's training set) and are scaled to [0, 1] per batch.
+//! memory (47 MB for MNIST's training set), held once (subsets share them), and are scaled to
+//! [0, 1] per batch.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use candle_core::{bail, Device, Result, Tensor};
 
@@ -25,8 +27,11 @@ pub struct Idx {
 /// Parses an IDX file of unsigned bytes, decompressing it first if it is gzip.
 pub fn parse_idx(bytes: &[u8]) -> Result<Idx> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
         let limit = (MAX_IDX_ELEMENTS + 64) as u64;
+        // gzip's trailer gives the size mod 2³²: one allocation of the right size instead of
+        // doubling (which would briefly need 1.5× the data and keep the slack).
+        let stated = bytes.len().checked_sub(4).map(|i| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]));
+        let mut out = Vec::with_capacity(stated.map_or(0, |n| (n as u64).min(limit) as usize));
         flate2::read::GzDecoder::new(bytes)
             .take(limit + 1)
             .read_to_end(&mut out)
@@ -34,12 +39,13 @@ pub fn parse_idx(bytes: &[u8]) -> Result<Idx> {
         if out.len() as u64 > limit {
             bail!("gzip data decompresses to more than {limit} bytes");
         }
-        return parse_raw_idx(&out);
+        return parse_raw_idx(out);
     }
-    parse_raw_idx(bytes)
+    parse_raw_idx(bytes.to_vec())
 }
 
-fn parse_raw_idx(bytes: &[u8]) -> Result<Idx> {
+/// Parses an uncompressed IDX file, keeping its buffer for the data.
+fn parse_raw_idx(mut bytes: Vec<u8>) -> Result<Idx> {
     if bytes.len() < 4 {
         bail!("IDX file too short ({} bytes) for its 4-byte magic number", bytes.len());
     }
@@ -72,14 +78,17 @@ fn parse_raw_idx(bytes: &[u8]) -> Result<Idx> {
     if body != count {
         bail!("IDX file has {body} data bytes but its dimensions {dims:?} need {count}");
     }
-    Ok(Idx { dims, data: bytes[header..].to_vec() })
+    bytes.drain(..header);
+    Ok(Idx { dims, data: bytes })
 }
 
-/// Images with their labels, pixels as `u8`.
+/// Images with their labels, pixels as `u8`. Clones and [`Self::take`] share the bytes.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    pixels: Vec<u8>,
-    labels: Vec<u8>,
+    pixels: Arc<Vec<u8>>,
+    labels: Arc<Vec<u8>>,
+    /// Images in this dataset: the first `len` of the shared bytes.
+    len: usize,
 }
 
 impl Dataset {
@@ -105,19 +114,20 @@ impl Dataset {
         if pixels.len() != labels.len() * IMAGE_PIXELS {
             bail!("{} pixel bytes do not make {} images of 784 pixels", pixels.len(), labels.len());
         }
-        Ok(Self { pixels, labels })
+        let len = labels.len();
+        Ok(Self { pixels: Arc::new(pixels), labels: Arc::new(labels), len })
     }
 
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len == 0
     }
 
     pub fn labels(&self) -> &[u8] {
-        &self.labels
+        &self.labels[..self.len]
     }
 
     /// The 784 pixel bytes of image `i`.
@@ -125,10 +135,9 @@ impl Dataset {
         &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
     }
 
-    /// The first `n` images (all if fewer).
+    /// The first `n` images (all if fewer), sharing this dataset's bytes.
     pub fn take(&self, n: usize) -> Self {
-        let n = n.min(self.len());
-        Self { pixels: self.pixels[..n * IMAGE_PIXELS].to_vec(), labels: self.labels[..n].to_vec() }
+        Self { pixels: Arc::clone(&self.pixels), labels: Arc::clone(&self.labels), len: n.min(self.len) }
     }
 
     /// Images at `indices` scaled to [0, 1]: [indices.len(), 784], `f32`.

@@ -14,6 +14,7 @@ pub mod interpolate;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod parallel;
 pub mod preprocess;
 pub mod rng;
 pub mod train;

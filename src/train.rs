@@ -1,14 +1,14 @@
 //! Training with Adam ([`crate::optim::Adam`], fused) on the (β-weighted) negative ELBO, seeded shuffling, and held-out
 //! evaluation.
 
-use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Dataset;
-use crate::loss::{iwae_nll, negative_elbo, negative_elbo_with_noise};
+use crate::loss::{iwae_nll, negative_elbo};
 use crate::model::{Vae, VaeConfig};
 use crate::optim::Adam;
+use crate::parallel::{self, part_gradient, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::weights;
 
@@ -50,7 +50,6 @@ pub struct StepReport {
 
 /// Owns the trainable parameters, the optimiser and the RNG; steps through shuffled epochs.
 pub struct Trainer {
-    varmap: VarMap,
     vae: Vae,
     optimizer: Adam,
     rng: Rng,
@@ -63,6 +62,8 @@ pub struct Trainer {
     best_loss: f64,
     checkpoint: Option<Vec<(Var, Tensor)>>,
     shards: usize,
+    /// The trainable parameters, sorted by name.
+    params: Vec<Var>,
 }
 
 impl Trainer {
@@ -93,8 +94,13 @@ impl Trainer {
         let vae = Vae::new(VarBuilder::from_varmap(&varmap, DType::F32, device), config.vae)?;
         let params = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
         let optimizer = Adam::new(varmap.all_vars(), params)?;
+        let params = {
+            let named = varmap.data().lock().map_err(|_| candle_core::Error::Msg("the parameter map is poisoned".into()))?;
+            let mut named: Vec<(String, Var)> = named.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            named.sort_by(|a, b| a.0.cmp(&b.0));
+            named.into_iter().map(|(_, v)| v).collect()
+        };
         Ok(Self {
-            varmap,
             vae,
             optimizer,
             rng,
@@ -107,6 +113,7 @@ impl Trainer {
             best_loss: f64::INFINITY,
             checkpoint: None,
             shards: 1,
+            params,
         })
     }
 
@@ -148,38 +155,86 @@ impl Trainer {
 
     /// One Adam step on the minibatch `x` [B, 784] (with one-hot labels `y` [B, C] for a
     /// conditional model); reports the batch's statistics before the step.
+    pub fn step(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<StepReport> {
+        let batch = self.minibatch(x, y)?;
+        self.step_minibatch(&batch)
+    }
+
+    /// One Adam step on `batch`, its gradient computed in [`Self::set_shards`] parts.
+    pub fn step_minibatch(&mut self, batch: &Minibatch) -> Result<StepReport> {
+        let shards = self.shards.min(batch.len()).max(1);
+        let beta = self.config.beta;
+        let vae = &self.vae;
+        let b = batch.len();
+        let part = move |i: usize| part_gradient(vae, &batch.part(i, shards)?, b, beta);
+        let parts: Vec<Result<PartGradient>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..shards).map(|i| scope.spawn(move || part(i))).collect();
+            let mut parts = vec![part(0)];
+            parts.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|_| candle_core::bail!("a gradient thread panicked"))));
+            parts
+        });
+        let mut total = PartGradient::default();
+        for part in parts {
+            parallel::accumulate(&mut total, &part?, &self.params)?;
+        }
+        self.apply(b, total)
+    }
+
+    /// The minibatch `x` [B, 784] (labels `y` [B, C]) with fresh noise ε [B, L] for its step.
+    pub fn minibatch(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<Minibatch> {
+        let eps = self.rng.normal((x.dim(0)?, self.config.vae.latent), x.device())?;
+        Ok(Minibatch { x: x.clone(), y: y.cloned(), eps })
+    }
+
+    /// The next minibatch of `data` (reshuffled at each epoch's start) with its noise. An epoch
+    /// ends with its last (possibly partial) batch; [`Self::epoch`] then increases.
+    pub fn next_minibatch(&mut self, data: &Dataset) -> Result<Minibatch> {
+        if data.is_empty() {
+            candle_core::bail!("cannot train on an empty dataset");
+        }
+        if self.cursor == 0 || self.order.len() != data.len() {
+            self.order = self.rng.permutation(data.len());
+            self.cursor = 0;
+        }
+        let end = (self.cursor + self.config.batch_size).min(data.len());
+        let (x, y) = data.model_input(&self.order[self.cursor..end], self.config.vae.classes, self.vae.device())?;
+        let batch = self.minibatch(&x, y.as_ref())?;
+        self.cursor = end;
+        if self.cursor == data.len() {
+            self.cursor = 0;
+            self.epoch += 1;
+        }
+        Ok(batch)
+    }
+
+    /// The gradient of `part`, images of a step on `batch_size` images (see [`crate::parallel`]).
+    pub fn part_gradient(&self, part: &Minibatch, batch_size: usize) -> Result<PartGradient> {
+        part_gradient(&self.vae, part, batch_size, self.config.beta)
+    }
+
+    /// The parameters in the order of flattened gradients ([`parallel::flatten`]): sorted by name.
+    pub fn params(&self) -> &[Var] {
+        &self.params
+    }
+
+    /// Completes a step of `batch_size` images from the sum of all its parts' gradients: checks
+    /// for divergence, then updates the weights with Adam.
     ///
     /// The step diverges when the loss or a gradient is NaN or infinite, or the loss exceeds
     /// [`DIVERGENCE_FACTOR`] times the lowest batch loss so far. Then the update is skipped, the
     /// weights go back to the last checkpoint (taken every [`CHECKPOINT_EVERY`] healthy steps, so
     /// its loss was finite), the optimiser's moments restart and the learning rate is halved.
-    pub fn step(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<StepReport> {
+    pub fn apply(&mut self, batch_size: usize, total: PartGradient) -> Result<StepReport> {
         if self.checkpoint.is_none() {
             self.checkpoint = Some(self.snapshot()?);
         }
-        let b = x.dim(0)?;
-        let eps = self.rng.normal((b, self.config.vae.latent), x.device())?;
-        let shards = self.shards.min(b);
-        let (stats, grads) = if shards > 1 {
-            self.sharded_gradients(x, y, &eps, shards)?
-        } else {
-            let terms = negative_elbo_with_noise(&self.vae, x, y, &eps)?;
-            let loss = terms.mean_total(self.config.beta)?;
-            let recon = terms.recon.mean_all()?.to_scalar::<f32>()? as f64;
-            let kl = terms.kl.mean_all()?.to_scalar::<f32>()? as f64;
-            let stats = ElboStats { neg_elbo: recon + kl, recon, kl, n: b };
-            // The backward pass is skipped for a loss that already counts as divergence.
-            let grads = if self.loss_healthy(&stats) { Some(loss.backward()?) } else { None };
-            (stats, grads)
-        };
+        let n = batch_size.max(1) as f64;
+        let (recon, kl) = (total.recon_sum / n, total.kl_sum / n);
+        let stats = ElboStats { neg_elbo: recon + kl, recon, kl, n: batch_size };
         self.steps += 1;
-        let healthy = self.loss_healthy(&stats) && {
-            let Some(grads) = grads else { candle_core::bail!("internal: no gradients for a healthy loss") };
-            let finite = self.gradients_finite(&grads)?;
-            if finite {
-                self.optimizer.step(&grads)?;
-            }
-            finite
+        let healthy = self.loss_healthy(&stats) && self.gradients_finite(&total.grads)? && {
+            self.optimizer.step(&total.grads)?;
+            true
         };
         if healthy {
             self.best_loss = self.best_loss.min(stats.neg_elbo);
@@ -197,50 +252,9 @@ impl Trainer {
         stats.neg_elbo.is_finite() && stats.neg_elbo <= DIVERGENCE_FACTOR * self.best_loss
     }
 
-    /// The batch's statistics and the gradient of its mean loss, from `shards` contiguous parts
-    /// computed on as many threads: each part's loss is its sum over images divided by the whole
-    /// batch size, so the parts' gradients add up to the whole batch's.
-    fn sharded_gradients(&self, x: &Tensor, y: Option<&Tensor>, eps: &Tensor, shards: usize) -> Result<(ElboStats, Option<GradStore>)> {
-        let b = x.dim(0)?;
-        let beta = self.config.beta;
-        let part = |i: usize| -> Result<(f64, f64, GradStore)> {
-            let (start, end) = (i * b / shards, (i + 1) * b / shards);
-            let narrow = |t: &Tensor| t.narrow(0, start, end - start);
-            let ys = y.map(narrow).transpose()?;
-            let terms = negative_elbo_with_noise(&self.vae, &narrow(x)?, ys.as_ref(), &narrow(eps)?)?;
-            let loss = (terms.total(beta)?.sum_all()? / b as f64)?;
-            let recon = terms.recon.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-            let kl = terms.kl.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-            Ok((recon, kl, loss.backward()?))
-        };
-        let parts: Vec<Result<(f64, f64, GradStore)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (1..shards).map(|i| scope.spawn(move || part(i))).collect();
-            let mut parts = vec![part(0)];
-            parts.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|_| candle_core::bail!("a gradient thread panicked"))));
-            parts
-        });
-        let (mut recon, mut kl, mut grads) = (0.0, 0.0, GradStore::default());
-        for part in parts {
-            let (r, k, g) = part?;
-            recon += r;
-            kl += k;
-            for var in self.varmap.all_vars() {
-                if let Some(gi) = g.get(&var) {
-                    let sum = match grads.get(&var) {
-                        Some(acc) => (acc + gi)?,
-                        None => gi.clone(),
-                    };
-                    grads.insert(&var, sum);
-                }
-            }
-        }
-        let (recon, kl) = (recon / b as f64, kl / b as f64);
-        Ok((ElboStats { neg_elbo: recon + kl, recon, kl, n: b }, Some(grads)))
-    }
-
     /// Copies of the current weights.
     fn snapshot(&self) -> Result<Vec<(Var, Tensor)>> {
-        self.varmap.all_vars().into_iter().map(|v| Ok((v.clone(), v.as_tensor().copy()?))).collect()
+        self.params.iter().map(|v| Ok((v.clone(), v.as_tensor().copy()?))).collect()
     }
 
     /// Back to the checkpoint, with fresh optimiser moments and half the learning rate.
@@ -252,13 +266,13 @@ impl Trainer {
         }
         let mut params = self.optimizer.params();
         params.lr /= 2.0;
-        self.optimizer = Adam::new(self.varmap.all_vars(), params)?;
+        self.optimizer = Adam::new(self.params.clone(), params)?;
         self.optimizer.set_threads(self.shards);
         Ok(())
     }
 
     fn gradients_finite(&self, grads: &candle_core::backprop::GradStore) -> Result<bool> {
-        for var in self.varmap.all_vars() {
+        for var in &self.params {
             if let Some(g) = grads.get(&var) {
                 // NaN propagates through the sum and an inf stays inf (or becomes NaN).
                 if !g.sum_all()?.to_scalar::<f32>()?.is_finite() {
@@ -269,26 +283,10 @@ impl Trainer {
         Ok(true)
     }
 
-    /// One step on the next minibatch of `data`, reshuffling at each epoch's start. An epoch ends
-    /// after its last (possibly partial) batch; [`Self::epoch`] then increases.
+    /// One step on the next minibatch of `data` ([`Self::next_minibatch`]).
     pub fn train_step(&mut self, data: &Dataset) -> Result<StepReport> {
-        if data.is_empty() {
-            candle_core::bail!("cannot train on an empty dataset");
-        }
-        if self.cursor == 0 || self.order.len() != data.len() {
-            self.order = self.rng.permutation(data.len());
-            self.cursor = 0;
-        }
-        let end = (self.cursor + self.config.batch_size).min(data.len());
-        let classes = self.config.vae.classes;
-        let (x, y) = data.model_input(&self.order[self.cursor..end], classes, self.vae.device())?;
-        let stats = self.step(&x, y.as_ref())?;
-        self.cursor = end;
-        if self.cursor == data.len() {
-            self.cursor = 0;
-            self.epoch += 1;
-        }
-        Ok(stats)
+        let batch = self.next_minibatch(data)?;
+        self.step_minibatch(&batch)
     }
 }
 

@@ -3,9 +3,10 @@
 
 mod common;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use vae::rng::Rng;
 use vae::data::Dataset;
+use vae::parallel::{self, Minibatch, PartGradient};
 use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
 use vae::weights::load_vae;
 use vae::VaeConfig;
@@ -208,4 +209,61 @@ fn sharded_steps_match_whole_batch_steps() {
             assert!(worst < 1e-4, "{shards} shards: {name} differs by {worst}");
         }
     }
+}
+
+/// The browser's two-worker protocol: the first worker draws each batch and sends the second its
+/// half's images and noise as flat vectors; each computes its half's gradient, they swap them as
+/// flat vectors, and both apply the sum. The two stay bit-identical, and match one trainer taking
+/// whole-batch steps to 1e-4. The batches include a last one of a single image (513 = 4 × 128 + 1),
+/// where the first half is empty.
+#[test]
+fn two_workers_swapping_flat_parts_match_whole_batch_steps() {
+    let data = common::mnist_train_first(513);
+    let steps = 7; // one epoch of 5 batches, then two more
+    let mut whole = Trainer::new(config(2, 64, 5), &Device::Cpu).unwrap();
+    let whole_losses: Vec<f64> = (0..steps).map(|_| whole.train_step(&data).unwrap().stats.neg_elbo).collect();
+
+    let mut first = Trainer::new(config(2, 64, 5), &Device::Cpu).unwrap();
+    let mut second = Trainer::new(config(2, 64, 5), &Device::Cpu).unwrap();
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    for (step, whole_loss) in whole_losses.iter().enumerate() {
+        let batch = first.next_minibatch(&data).unwrap();
+        let b = batch.len();
+        let sent = batch.part(1, 2).unwrap();
+        let n = sent.len();
+        let received = Minibatch {
+            x: Tensor::from_vec(flat(&sent.x), (n, 784), &Device::Cpu).unwrap(),
+            y: None,
+            eps: Tensor::from_vec(flat(&sent.eps), (n, 2), &Device::Cpu).unwrap(),
+        };
+        let own = [first.part_gradient(&batch.part(0, 2).unwrap(), b).unwrap(), second.part_gradient(&received, b).unwrap()];
+        let wire = [parallel::flatten(&own[0].grads, first.params()).unwrap(), parallel::flatten(&own[1].grads, second.params()).unwrap()];
+        let mut reports = Vec::new();
+        for (i, trainer) in [&mut first, &mut second].into_iter().enumerate() {
+            let (mine, theirs) = (&own[i], 1 - i);
+            let mut total = PartGradient { recon_sum: mine.recon_sum, kl_sum: mine.kl_sum, grads: parallel::unflatten(&wire[i], trainer.params()).unwrap() };
+            let other = PartGradient { recon_sum: own[theirs].recon_sum, kl_sum: own[theirs].kl_sum, grads: parallel::unflatten(&wire[theirs], trainer.params()).unwrap() };
+            parallel::accumulate(&mut total, &other, trainer.params()).unwrap();
+            reports.push(trainer.apply(b, total).unwrap());
+        }
+        assert_eq!(reports[0].stats, reports[1].stats, "step {step}: both workers see the same batch statistics");
+        let loss = reports[0].stats.neg_elbo;
+        assert!((loss - whole_loss).abs() < 1e-4 * whole_loss.abs(), "step {step}: loss {loss} vs whole batch {whole_loss}");
+    }
+    assert_eq!(parameters(&first), parameters(&second), "the two workers' weights are bit-identical");
+    for ((name, a), (_, b)) in parameters(&first).iter().zip(&parameters(&whole)) {
+        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-4, "{name} differs from whole-batch training by {worst}");
+    }
+    assert_eq!(first.epoch(), whole.epoch());
+}
+
+/// A flat gradient of the wrong length is refused with a message, not a panic.
+#[test]
+fn unflatten_refuses_a_wrong_length() {
+    let trainer = Trainer::new(config(2, 16, 0), &Device::Cpu).unwrap();
+    let n: usize = trainer.params().iter().map(|v| v.elem_count()).sum();
+    let err = parallel::unflatten(&vec![0.0; n - 1], trainer.params()).err().expect("refused");
+    assert!(err.to_string().contains("parameters"), "{err}");
+    assert!(parallel::unflatten(&vec![0.0; n], trainer.params()).is_ok());
 }

@@ -1,6 +1,12 @@
 // The training worker: its own wasm instance and Trainer. Trains in slices of ~40 ms so that
 // pause/resume/reset messages are handled promptly; posts progress after every slice, the weights
 // every ~0.5 s, the held-out loss every few seconds and the test-set scatter at each epoch's end.
+//
+// With `config.cores` = 2 it starts a helper: this same script in a nested worker, with its own
+// wasm instance and a Trainer made alike but without data. Each step this worker draws the batch
+// and sends the helper the second half's images and noise; the two compute one half of the
+// gradient each (on two cores), swap the halves and apply the same sum, so they stay identical
+// (src/parallel.rs). The helper only computes; this worker does everything else.
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
 
@@ -16,7 +22,7 @@ const memoryBytes = () => wasmMemory?.buffer.byteLength ?? 0;
 
 /** Reports an error; a wasm trap (a panic) means this worker's instance is dead and must be replaced. */
 function postError(err) {
-  post({ type: 'error', message: err.message ?? String(err), crashed: err instanceof WebAssembly.RuntimeError });
+  post({ type: 'error', message: err.message ?? String(err), crashed: err instanceof WebAssembly.RuntimeError || err.crashed === true });
 }
 const sets = new Map();
 let job = null; // { trainer, config, test, running, ... }
@@ -43,12 +49,23 @@ async function start(config) {
   stop();
   await wasmReady;
   post({ type: 'status', text: `Loading the ${config.dataset} data…` });
+  const cores = config.cores === 2 ? 2 : 1;
+  const helperReady = cores === 2 ? startHelper(config) : null;
   const [train, test] = await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
   const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.latent, config.hidden,
     config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
-  job = { trainer, config, test, running: true, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0 };
+  job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0 };
+  const j = job;
+  try {
+    await helperReady;
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  if (job !== j) return; // reset or restarted while the helper loaded
+  j.running = true;
   post({
-    type: 'started', trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
+    type: 'started', cores, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
     totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize, hidden: trainer.hiddenSize,
   });
   postHeldout(job);
@@ -57,11 +74,89 @@ async function start(config) {
   setTimeout(runSlice, 0);
 }
 
+
+/** Ends the job; a step in flight (waiting for the helper) frees the trainer when it returns. */
 function stop() {
   if (job) {
     job.running = false;
-    job.trainer.free();
+    job.stopped = true;
+    if (!job.busy) job.trainer.free();
     job = null;
+  }
+}
+
+// ---- The helper (two cores) ----------------------------------------------------------------
+// Seen from this worker: a nested worker and the replies it owes, one at a time.
+let helper = null; // { worker, waiting: { type, resolve, reject } | null, memoryBytes }
+
+function helperFailed(err) {
+  const waiting = helper?.waiting;
+  helper?.worker.terminate();
+  helper = null;
+  waiting?.reject(err);
+}
+
+/** Starts (or restarts) the helper's trainer; resolves when it is ready. */
+function startHelper(config) {
+  if (!helper) {
+    const worker = new Worker(new URL(import.meta.url), { type: 'module' });
+    helper = { worker, waiting: null, memoryBytes: 0 };
+    worker.onmessage = ({ data }) => {
+      if (data.type === 'error') helperFailed(Object.assign(new Error(`the helper worker failed: ${data.message}`), { crashed: data.crashed }));
+      else if (data.type === helper?.waiting?.type) {
+        const { resolve } = helper.waiting;
+        helper.waiting = null;
+        if (data.memoryBytes) helper.memoryBytes = data.memoryBytes;
+        resolve(data);
+      }
+    };
+    worker.onerror = (e) => { e.preventDefault(); helperFailed(Object.assign(new Error(`the helper worker failed: ${e.message}`), { crashed: true })); };
+  }
+  helper.waiting?.reject(new Error('superseded'));
+  helper.waiting = null;
+  helper.worker.postMessage({ type: 'helper-start', config });
+  return fromHelper('helper-ready');
+}
+
+/** The helper's next message of `type`. */
+function fromHelper(type) {
+  return new Promise((resolve, reject) => {
+    if (!helper) reject(new Error('the helper worker is gone'));
+    else helper.waiting = { type, resolve, reject };
+  });
+}
+
+/** One step on two cores: this worker computes the first half, the helper the second. */
+async function twoCoreStep(trainer) {
+  const batchSize = trainer.beginStep();
+  const images = trainer.partImages(1, 2);
+  const noise = trainer.partNoise(1, 2);
+  const reply = fromHelper('helper-part');
+  helper.worker.postMessage({ type: 'helper-step', images, noise, batchSize }, [images.buffer, noise.buffer]);
+  const grads = trainer.partGradient(0, 2);
+  const [recon, kl] = trainer.partSums();
+  const other = await reply;
+  helper.worker.postMessage({ type: 'helper-finish', grads, recon, kl }, [grads.buffer]);
+  return trainer.finishStep(other.grads, other.recon, other.kl);
+}
+
+// Seen from the helper: its own trainer, driven by the main training worker.
+let helperTrainer = null;
+
+async function onHelperMessage(msg) {
+  if (msg.type === 'helper-start') {
+    helperTrainer?.free();
+    helperTrainer = null;
+    await wasmReady;
+    const c = msg.config;
+    helperTrainer = Trainer.helper(c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
+    post({ type: 'helper-ready' });
+  } else if (msg.type === 'helper-step') {
+    const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.batchSize);
+    const [recon, kl] = helperTrainer.partSums();
+    post({ type: 'helper-part', grads, recon, kl, memoryBytes: memoryBytes() }, [grads.buffer]);
+  } else if (msg.type === 'helper-finish') {
+    helperTrainer.finishStep(msg.grads, msg.recon, msg.kl);
   }
 }
 
@@ -89,22 +184,30 @@ function postScatter(j) {
   }
 }
 
-function runSlice() {
+/** Steps for ~SLICE_MS, then reports. A pause or reset that arrives while a two-core step waits
+ *  for the helper takes effect when that step returns. */
+async function runSlice() {
   const j = job;
-  if (!j || !j.running) return;
+  if (!j || !j.running || j.slicing) return;
+  j.slicing = true;
   const t0 = performance.now();
   let sum = [0, 0, 0];
   let samples = 0;
   let epochEnded = false;
   try {
-    while (performance.now() - t0 < SLICE_MS) {
-      const [negElbo, recon, kl, n, diverged] = j.trainer.step();
+    while (performance.now() - t0 < SLICE_MS && j.running) {
+      j.busy = true;
+      const report = j.cores === 2 ? await twoCoreStep(j.trainer) : j.trainer.step();
+      j.busy = false;
+      if (j.stopped) break;
+      const [negElbo, recon, kl, n, diverged] = report;
       if (diverged) {
         // The trainer already went back to its last good weights and halved the learning rate.
         j.running = false;
         post({ type: 'diverged', step: j.trainer.steps, loss: negElbo, lr: j.trainer.learningRate });
         postWeights(j);
-        return;
+        samples = 0;
+        break;
       }
       sum = [sum[0] + negElbo * n, sum[1] + recon * n, sum[2] + kl * n];
       samples += n;
@@ -115,16 +218,30 @@ function runSlice() {
       }
     }
   } catch (err) {
-    j.running = false;
-    postError(err);
+    j.busy = false;
+    if (!j.stopped) {
+      j.running = false;
+      postError(err);
+    }
+    samples = 0;
+  } finally {
+    j.slicing = false;
+  }
+  if (j.stopped) {
+    j.trainer.free();
     return;
   }
-  const seconds = (performance.now() - t0) / 1000;
+  if (samples > 0) report(j, samples, sum, (performance.now() - t0) / 1000, epochEnded);
+}
+
+/** Progress after a slice, the periodic posts, and the next slice or the end. */
+function report(j, samples, sum, seconds, epochEnded) {
   const rate = samples / seconds;
   j.rate = j.rate ? 0.8 * j.rate + 0.2 * rate : rate;
   const done = j.trainer.epoch >= j.config.epochs;
   post({
-    type: 'progress', epoch: j.trainer.epoch, step: j.trainer.steps, samplesPerSec: j.rate, memoryBytes: memoryBytes(),
+    type: 'progress', epoch: j.trainer.epoch, step: j.trainer.steps, samplesPerSec: j.rate, sliceSamples: samples, sliceSeconds: seconds,
+    memoryBytes: memoryBytes() + (j.cores === 2 ? helper?.memoryBytes ?? 0 : 0),
     negElbo: sum[0] / samples, recon: sum[1] / samples, kl: sum[2] / samples,
   });
   const now = performance.now();
@@ -134,17 +251,20 @@ function runSlice() {
   if (done) {
     j.running = false;
     post({ type: 'done', epoch: j.trainer.epoch, step: j.trainer.steps });
-    return;
+  } else if (j.running) {
+    setTimeout(runSlice, 0);
+  } else {
+    post({ type: 'paused', step: j.trainer.steps }); // paused during the slice
   }
-  setTimeout(runSlice, 0);
 }
 
 self.onmessage = async ({ data: msg }) => {
   try {
-    if (msg.type === 'start') await start(msg.config);
+    if (msg.type.startsWith('helper-')) await onHelperMessage(msg);
+    else if (msg.type === 'start') await start(msg.config);
     else if (msg.type === 'pause' && job) {
       job.running = false;
-      post({ type: 'paused', step: job.trainer.steps });
+      if (!job.slicing) post({ type: 'paused', step: job.trainer.steps });
     } else if (msg.type === 'resume' && job && !job.running && job.trainer.epoch < job.config.epochs) {
       job.running = true;
       post({ type: 'resumed', step: job.trainer.steps });

@@ -29,6 +29,7 @@ export class TrainingPanel {
       { key: 'heldout', label: 'held-out −ELBO', colour: '#e15759', dash: [5, 3] },
     ]);
     this.chart.draw();
+    if ((navigator.hardwareConcurrency ?? 1) < 2) $('train-cores').value = '1';
     $('train-start').addEventListener('click', () => this.start());
     $('train-pause').addEventListener('click', () => this.togglePause());
     $('train-reset').addEventListener('click', () => this.reset());
@@ -58,6 +59,7 @@ export class TrainingPanel {
       epochs: num('train-epochs'),
       subset: num('train-subset'),
       seed: num('train-seed'),
+      cores: num('train-cores'),
     };
     const bad = [
       [!(config.hidden >= 64 && config.hidden <= 1024), 'hidden size must be 64–1024'],
@@ -113,7 +115,7 @@ export class TrainingPanel {
         this.totalSteps = msg.totalSteps;
         this.stepsPerEpoch = msg.stepsPerEpoch;
         this.state = 'running';
-        setStatus(`Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images in a worker.`);
+        setStatus(`Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images in ${msg.cores === 2 ? 'two workers (both cores)' : 'a worker'}.`);
         break;
       case 'progress':
         this.#progress(msg);

@@ -1,13 +1,14 @@
 //! The training worker's wasm type: a [`crate::train::Trainer`] with its data.
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
+use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
-use crate::VaeConfig;
+use crate::{VaeConfig, IMAGE_PIXELS};
 
 use super::{js_error, ImageSet};
 
@@ -22,6 +23,10 @@ pub struct Trainer {
     heldout: Dataset,
     dataset: String,
     last_heldout: Option<train::ElboStats>,
+    /// The minibatch of a two-worker step in progress.
+    batch: Option<Minibatch>,
+    /// This worker's part of that step's gradient, and the step's batch size.
+    pending: Option<(PartGradient, usize)>,
 }
 
 #[wasm_bindgen]
@@ -45,20 +50,9 @@ impl Trainer {
         seed: u64,
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
-        if !(1..=64).contains(&latent) || !(1..=4096).contains(&hidden) {
-            return Err(JsError::new(&format!("latent size {latent} or hidden size {hidden} out of range")));
-        }
-        let config = TrainConfig { vae: VaeConfig::new(latent, hidden), beta, learning_rate, batch_size, seed };
-        let trainer = match init {
-            Some(bytes) => {
-                let loaded = weights::load_vae(&bytes, &Device::Cpu).map_err(js_error)?;
-                train::Trainer::fine_tune(&loaded.vae, config)
-            }
-            None => train::Trainer::new(config, &Device::Cpu),
-        }
-        .map_err(js_error)?;
+        let trainer = new_trainer(latent, hidden, beta, learning_rate, batch_size, seed, init)?;
         let train = train.data.take(subset.max(1));
-        Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None })
+        Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None, batch: None, pending: None })
     }
 
     /// One optimiser step on the next minibatch; returns `[neg_elbo, recon, kl, batch size,
@@ -66,8 +60,85 @@ impl Trainer {
     /// not finite, the update was skipped and the learning rate halved, else 0).
     pub fn step(&mut self) -> Result<Vec<f64>, JsError> {
         let r = self.trainer.train_step(&self.train).map_err(js_error)?;
-        let s = r.stats;
-        Ok(vec![s.neg_elbo, s.recon, s.kl, s.n as f64, f64::from(u8::from(r.diverged))])
+        Ok(report(r))
+    }
+
+    // Two workers, one step (see `crate::parallel`): this trainer draws the batch (`beginStep`),
+    // sends a helper trainer made alike (`Trainer.helper`) the second half's images and noise
+    // (`partImages`, `partNoise`), computes the first half (`partGradient`) while the helper
+    // computes the second (`partGradientOf`); they swap flat gradients and loss sums (`partSums`),
+    // and both apply the sum (`finishStep`), so both hold the same weights after every step.
+
+    /// A trainer with no data for the second worker: the same arguments as the first's give the
+    /// same initial weights and optimiser.
+    pub fn helper(latent: usize, hidden: usize, beta: f64, learning_rate: f64, batch_size: usize, seed: u64, init: Option<Vec<u8>>) -> Result<Trainer, JsError> {
+        let trainer = new_trainer(latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let none = Dataset::from_pixels(Vec::new(), Vec::new()).map_err(js_error)?;
+        Ok(Trainer { trainer, train: none.clone(), heldout: none, dataset: String::new(), last_heldout: None, batch: None, pending: None })
+    }
+
+    /// Draws the next minibatch and its noise for a two-worker step; returns its size.
+    #[wasm_bindgen(js_name = beginStep)]
+    pub fn begin_step(&mut self) -> Result<usize, JsError> {
+        let batch = self.trainer.next_minibatch(&self.train).map_err(js_error)?;
+        let size = batch.len();
+        self.batch = Some(batch);
+        Ok(size)
+    }
+
+    /// The images of part `part` of `parts` of the drawn minibatch: n·784 values in [0, 1].
+    #[wasm_bindgen(js_name = partImages)]
+    pub fn part_images(&self, part: usize, parts: usize) -> Result<Vec<f32>, JsError> {
+        self.drawn_part(part, parts).and_then(|p| p.x.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
+    }
+
+    /// The noise ε of part `part` of `parts` of the drawn minibatch: n·L values.
+    #[wasm_bindgen(js_name = partNoise)]
+    pub fn part_noise(&self, part: usize, parts: usize) -> Result<Vec<f32>, JsError> {
+        self.drawn_part(part, parts).and_then(|p| p.eps.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
+    }
+
+    /// The flat gradient of part `part` of `parts` of the drawn minibatch (kept for `finishStep`).
+    #[wasm_bindgen(js_name = partGradient)]
+    pub fn part_gradient(&mut self, part: usize, parts: usize) -> Result<Vec<f32>, JsError> {
+        let minibatch = self.drawn_part(part, parts)?;
+        let batch_size = self.batch.as_ref().map_or(0, |b| b.len());
+        self.gradient_of(&minibatch, batch_size)
+    }
+
+    /// The flat gradient of a part sent by the first worker: `images` (n·784 values), its noise
+    /// `noise` (n·L values), from a step on `batch_size` images (kept for `finishStep`).
+    #[wasm_bindgen(js_name = partGradientOf)]
+    pub fn part_gradient_of(&mut self, images: Vec<f32>, noise: Vec<f32>, batch_size: usize) -> Result<Vec<f32>, JsError> {
+        let (n, l) = (images.len() / IMAGE_PIXELS, self.trainer.config().vae.latent);
+        if images.len() != n * IMAGE_PIXELS || noise.len() != n * l || n > batch_size {
+            return Err(JsError::new(&format!("a part of {} image values and {} noise values does not fit a step on {batch_size} images", images.len(), noise.len())));
+        }
+        let device = Device::Cpu;
+        let part = (|| Ok::<_, candle_core::Error>(Minibatch { x: Tensor::from_vec(images, (n, IMAGE_PIXELS), &device)?, y: None, eps: Tensor::from_vec(noise, (n, l), &device)? }))()
+            .map_err(js_error)?;
+        self.gradient_of(&part, batch_size)
+    }
+
+    /// `[recon, kl]`: the summed loss terms (nats) of the part whose gradient was computed last.
+    #[wasm_bindgen(js_name = partSums)]
+    pub fn part_sums(&self) -> Vec<f64> {
+        self.pending.as_ref().map_or(vec![0.0, 0.0], |(g, _)| vec![g.recon_sum, g.kl_sum])
+    }
+
+    /// Completes the two-worker step with the other part's flat gradient and sums; returns what
+    /// `step` returns.
+    #[wasm_bindgen(js_name = finishStep)]
+    pub fn finish_step(&mut self, other: &[f32], other_recon: f64, other_kl: f64) -> Result<Vec<f64>, JsError> {
+        let Some((mut total, batch_size)) = self.pending.take() else {
+            return Err(JsError::new("finishStep without a part gradient"));
+        };
+        self.batch = None;
+        let grads = parallel::unflatten(other, self.trainer.params()).map_err(js_error)?;
+        let other = PartGradient { recon_sum: other_recon, kl_sum: other_kl, grads };
+        parallel::accumulate(&mut total, &other, self.trainer.params()).map_err(js_error)?;
+        let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
+        Ok(report(r))
     }
 
     /// Negative ELBO of the held-out images: `[neg_elbo, recon, kl]`.
@@ -141,9 +212,40 @@ impl Trainer {
     pub fn learning_rate(&self) -> f64 {
         self.trainer.learning_rate()
     }
+}
 
-    #[wasm_bindgen(setter, js_name = learningRate)]
-    pub fn set_learning_rate(&mut self, lr: f64) {
-        self.trainer.set_learning_rate(lr)
+impl Trainer {
+    fn drawn_part(&self, part: usize, parts: usize) -> Result<Minibatch, JsError> {
+        let Some(batch) = &self.batch else { return Err(JsError::new("no minibatch drawn: call beginStep first")) };
+        batch.part(part, parts).map_err(js_error)
     }
+
+    fn gradient_of(&mut self, part: &Minibatch, batch_size: usize) -> Result<Vec<f32>, JsError> {
+        let gradient = self.trainer.part_gradient(part, batch_size).map_err(js_error)?;
+        let flat = parallel::flatten(&gradient.grads, self.trainer.params()).map_err(js_error)?;
+        self.pending = Some((gradient, batch_size));
+        Ok(flat)
+    }
+}
+
+/// A trainer of a fresh 784-`hidden`-`latent` model, or of the model in `init` (safetensors bytes).
+fn new_trainer(latent: usize, hidden: usize, beta: f64, learning_rate: f64, batch_size: usize, seed: u64, init: Option<Vec<u8>>) -> Result<train::Trainer, JsError> {
+    if !(1..=64).contains(&latent) || !(1..=4096).contains(&hidden) {
+        return Err(JsError::new(&format!("latent size {latent} or hidden size {hidden} out of range")));
+    }
+    let config = TrainConfig { vae: VaeConfig::new(latent, hidden), beta, learning_rate, batch_size, seed };
+    match init {
+        Some(bytes) => {
+            let loaded = weights::load_vae(&bytes, &Device::Cpu).map_err(js_error)?;
+            train::Trainer::fine_tune(&loaded.vae, config)
+        }
+        None => train::Trainer::new(config, &Device::Cpu),
+    }
+    .map_err(js_error)
+}
+
+/// `[neg_elbo, recon, kl, batch size, diverged]` of a step.
+fn report(r: train::StepReport) -> Vec<f64> {
+    let s = r.stats;
+    vec![s.neg_elbo, s.recon, s.kl, s.n as f64, f64::from(u8::from(r.diverged))]
 }

@@ -453,3 +453,54 @@ test('fine-tuning starts from the active shipped model', async () => {
   await assertSliderDecodes('with the fine-tuned model');
   assert.deepEqual(problems, []);
 });
+
+/** The F32 tensors of a .safetensors file: { name: Float32Array }. */
+function safetensorsTensors(bytes) {
+  const header = safetensorsHeader(bytes);
+  const start = 8 + Number(bytes.readBigUInt64LE(0));
+  const out = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [from, to] = info.data_offsets;
+    out[name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start + from, bytes.byteOffset + start + to));
+  }
+  return out;
+}
+
+test('training on two cores (two workers swapping half-batch gradients) gives the weights one core gives', async () => {
+  // 2 epochs of 1,000 images at batch 128: 16 steps, each epoch ending with a batch of 104. From
+  // scratch, a seed of its own, and the fine-tuned model of the last test must not leak in.
+  await tid('train-finetune').setChecked(false);
+  await tid('train-subset').selectOption('1000');
+  await tid('train-epochs').fill('2');
+  await tid('train-latent').selectOption('2');
+  await tid('train-hidden').fill('128');
+  await tid('train-seed').fill('7');
+  const trained = {};
+  for (const cores of ['1', '2']) {
+    await tid('train-reset').click();
+    await tid('train-cores').selectOption(cores);
+    await tid('train-start').click();
+    await page.waitForFunction(() => /^Training 784-128-2 on 1000 images/.test(document.getElementById('status').textContent), null, { timeout: 30000 });
+    const started = await text('status');
+    assert.match(started, cores === '2' ? /in two workers \(both cores\)/ : /in a worker\./, started);
+    await page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'done', null, { timeout: 60000 });
+    assert.match(await text('status'), /^Training finished: 2 epochs, 16 steps\./);
+    const [download] = await Promise.all([page.waitForEvent('download'), tid('weights-download').click()]);
+    const path = join(tmp, `cores-${cores}.safetensors`);
+    await download.saveAs(path);
+    trained[cores] = safetensorsTensors(readFileSync(path));
+  }
+  const names = Object.keys(trained['1']).sort();
+  assert.deepEqual(names, PYTORCH_NAMES);
+  const worst = names.map((name) => {
+    const [a, b] = [trained['1'][name], trained['2'][name]];
+    assert.equal(a.length, b.length, name);
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    return [name, max];
+  });
+  console.log(`# largest |one core − two cores| after 16 steps: ${worst.map(([n, m]) => `${n} ${m.toExponential(1)}`).join(', ')}`);
+  for (const [name, max] of worst) assert.ok(max < 1e-4, `${name}: the two runs differ by ${max}`);
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,113 @@
+//! Data parallelism: a minibatch split into parts whose gradients add up to the whole batch's.
+//!
+//! Part `i` of `n` holds images `i·B/n .. (i+1)·B/n`. Its loss is its images' summed (β-weighted)
+//! negative ELBO divided by the *whole* batch size B, so the parts' gradients sum to the gradient of
+//! the batch mean. Natively the parts run on threads ([`crate::train::Trainer::set_shards`]); in
+//! the browser on two workers, each with a trainer made alike: the first draws the batch and sends
+//! the second its part's images and noise; they swap their parts' gradients as flat vectors
+//! ([`flatten`], [`unflatten`]) and both apply the sum. The sum of two parts is the same on both
+//! sides, since floating-point addition commutes, so both take the same Adam step and stay identical.
+
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Result, Tensor, Var};
+
+use crate::loss::negative_elbo_with_noise;
+use crate::model::Vae;
+
+/// The images of one step and their reparameterisation noise.
+pub struct Minibatch {
+    /// Images [B, 784].
+    pub x: Tensor,
+    /// One-hot labels [B, C] for a conditional model.
+    pub y: Option<Tensor>,
+    /// ε ~ N(0, I) [B, L].
+    pub eps: Tensor,
+}
+
+impl Minibatch {
+    pub fn len(&self) -> usize {
+        self.eps.dims().first().copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Part `part` of `parts`: images `part·B/parts .. (part+1)·B/parts` (none when B < parts).
+    pub fn part(&self, part: usize, parts: usize) -> Result<Minibatch> {
+        if part >= parts {
+            candle_core::bail!("part {part} of {parts} does not exist");
+        }
+        let b = self.len();
+        let (start, end) = (part * b / parts, (part + 1) * b / parts);
+        let narrow = |t: &Tensor| t.narrow(0, start, end - start);
+        Ok(Minibatch { x: narrow(&self.x)?, y: self.y.as_ref().map(narrow).transpose()?, eps: narrow(&self.eps)? })
+    }
+}
+
+/// One part's share of a step.
+#[derive(Default)]
+pub struct PartGradient {
+    /// Its images' summed reconstruction term (nats).
+    pub recon_sum: f64,
+    /// Its images' summed KL term (nats).
+    pub kl_sum: f64,
+    /// Gradient of its images' summed loss / B.
+    pub grads: GradStore,
+}
+
+/// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight `beta`.
+/// An empty part contributes nothing.
+pub fn part_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
+    if part.is_empty() {
+        return Ok(PartGradient::default());
+    }
+    let terms = negative_elbo_with_noise(vae, &part.x, part.y.as_ref(), &part.eps)?;
+    let loss = (terms.total(beta)?.sum_all()? / batch_size as f64)?;
+    let sum64 = |t: &Tensor| t.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>();
+    Ok(PartGradient { recon_sum: sum64(&terms.recon)?, kl_sum: sum64(&terms.kl)?, grads: loss.backward()? })
+}
+
+/// Adds `other` into `total`, for every parameter in `params`.
+pub fn accumulate(total: &mut PartGradient, other: &PartGradient, params: &[Var]) -> Result<()> {
+    total.recon_sum += other.recon_sum;
+    total.kl_sum += other.kl_sum;
+    for var in params {
+        if let Some(g) = other.grads.get(var) {
+            let sum = match total.grads.get(var) {
+                Some(acc) => (acc + g)?,
+                None => g.clone(),
+            };
+            total.grads.insert(var, sum);
+        }
+    }
+    Ok(())
+}
+
+/// The gradients of `params`, in that order, as one vector (zeros where a parameter has none).
+pub fn flatten(grads: &GradStore, params: &[Var]) -> Result<Vec<f32>> {
+    let mut flat = Vec::with_capacity(params.iter().map(|v| v.elem_count()).sum());
+    for var in params {
+        match grads.get(var) {
+            Some(g) => flat.extend(g.flatten_all()?.to_vec1::<f32>()?),
+            None => flat.resize(flat.len() + var.elem_count(), 0.0),
+        }
+    }
+    Ok(flat)
+}
+
+/// The inverse of [`flatten`]: `flat` must hold exactly one value per element of `params`.
+pub fn unflatten(flat: &[f32], params: &[Var]) -> Result<GradStore> {
+    let expected: usize = params.iter().map(|v| v.elem_count()).sum();
+    if flat.len() != expected {
+        candle_core::bail!("a gradient of {} values for a model with {expected} parameters", flat.len());
+    }
+    let mut grads = GradStore::default();
+    let mut offset = 0;
+    for var in params {
+        let n = var.elem_count();
+        grads.insert(var, Tensor::from_slice(&flat[offset..offset + n], var.shape(), var.device())?);
+        offset += n;
+    }
+    Ok(grads)
+}
