@@ -94,7 +94,7 @@ impl Vae {
 
     /// Appends the one-hot labels `y` [B, C] to `t` [B, D] for a conditional model: [B, D + C].
     /// A plain model takes no labels and a conditional one requires them.
-    fn condition(&self, t: &Tensor, y: Option<&Tensor>) -> Result<Tensor> {
+    pub(crate) fn condition(&self, t: &Tensor, y: Option<&Tensor>) -> Result<Tensor> {
         match (self.config.classes, y) {
             (0, None) => Ok(t.clone()),
             (0, Some(_)) => bail!("this VAE is not conditional: it takes no label"),
@@ -134,6 +134,11 @@ impl Vae {
     /// [0, 1]: [B, 784].
     pub fn decode(&self, z: &Tensor, y: Option<&Tensor>) -> Result<Tensor> {
         candle_nn::ops::sigmoid(&self.decode_logits(z, y)?)
+    }
+
+    /// The linear layers in forward order: encoder.0, encoder.2, decoder.0, decoder.2.
+    pub fn layers(&self) -> [&Linear; 4] {
+        [&self.encoder_0, &self.encoder_2, &self.decoder_0, &self.decoder_2]
     }
 
     /// Every parameter with its PyTorch name, in `state_dict` order.

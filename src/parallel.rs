@@ -9,9 +9,8 @@
 //! sides, since floating-point addition commutes, so both take the same Adam step and stay identical.
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Result, Tensor, Var};
+use candle_core::{Result, Tensor, Var};
 
-use crate::loss::negative_elbo_with_noise;
 use crate::model::Vae;
 
 /// The images of one step and their reparameterisation noise.
@@ -56,16 +55,10 @@ pub struct PartGradient {
     pub grads: GradStore,
 }
 
-/// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight `beta`.
-/// An empty part contributes nothing.
+/// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight `beta`
+/// ([`crate::gradient::negative_elbo_gradient`]). An empty part contributes nothing.
 pub fn part_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
-    if part.is_empty() {
-        return Ok(PartGradient::default());
-    }
-    let terms = negative_elbo_with_noise(vae, &part.x, part.y.as_ref(), &part.eps)?;
-    let loss = (terms.total(beta)?.sum_all()? / batch_size as f64)?;
-    let sum64 = |t: &Tensor| t.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>();
-    Ok(PartGradient { recon_sum: sum64(&terms.recon)?, kl_sum: sum64(&terms.kl)?, grads: loss.backward()? })
+    crate::gradient::negative_elbo_gradient(vae, part, batch_size, beta)
 }
 
 /// Adds `other` into `total`, for every parameter in `params`.

@@ -1,0 +1,144 @@
+//! The training gradient by hand: one forward and one backward pass through the VAE, with the
+//! bias, ReLU, reparameterisation, KL and sigmoid/binary-cross-entropy work fused into single
+//! loops and only the products the gradient needs.
+//!
+//! candle's autograd gives the same numbers (tests/gradient.rs checks them to 1e-4) but costs more
+//! here: it also computes the gradient of the input images (a product as large as the encoder's
+//! first layer, a sixth of a step's arithmetic), and builds each weight's gradient through extra
+//! passes over it (a zero tensor to add into, and a strided add for the transposed weight).
+//!
+//! With `n` images, scale c = 1/B (B the whole batch), the loss Σᵢ (reconᵢ + β·klᵢ)·c and
+//!   a₁ = x W₁ᵀ + b₁, h₁ = relu(a₁)   s = h₁ W₂ᵀ + b₂ = [μ, log σ²]   z = μ + ε·σ
+//!   a₃ = z W₃ᵀ + b₃, h₃ = relu(a₃)   ℓ = h₃ W₄ᵀ + b₄
+//! the backward pass is
+//!   dℓ = c·(sigmoid(ℓ) − x)          dW₄ = dℓᵀ h₃   dh₃ = dℓ W₄   da₃ = dh₃ ⊙ [a₃ > 0]
+//!   dW₃ = da₃ᵀ z   dz = da₃ W₃        dμ = dz + cβ·μ   dlog σ² = dz·ε·σ/2 + cβ·(σ² − 1)/2
+//!   dW₂ = dsᵀ h₁   dh₁ = ds W₂        da₁ = dh₁ ⊙ [a₁ > 0]   dW₁ = da₁ᵀ x
+//! and each bias gradient is the column sum of its layer's output gradient. A conditional model
+//! appends the one-hot labels to x and to z, and dz keeps z's first L columns.
+
+use candle_core::backprop::GradStore;
+use candle_core::{Module, Result, Tensor};
+
+use crate::model::{Vae, IMAGE_PIXELS};
+use crate::parallel::{Minibatch, PartGradient};
+
+/// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight
+/// `beta` (see [`crate::parallel`]); keyed by the model's parameter tensors.
+pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
+    let n = part.len();
+    if n == 0 {
+        return Ok(PartGradient::default());
+    }
+    let [enc0, enc2, dec0, dec2] = vae.layers();
+    let l = vae.config().latent;
+    let scale = 1.0 / batch_size as f32;
+    let kl_scale = (beta as f32) * scale;
+    let device = part.x.device();
+
+    // Encoder.
+    let enc_in = vae.condition(&part.x, part.y.as_ref())?;
+    let h1 = relu_with_bias(enc_in.matmul(&enc0.weight().t()?)?, enc0.bias())?;
+    let s = rows(&enc2.forward(&h1)?)?;
+    let eps = rows(&part.eps)?;
+
+    // Reparameterisation and KL, per latent value.
+    let (mut z, mut sigma, mut kl_sum) = (vec![0f32; n * l], vec![0f32; n * l], 0f64);
+    for i in 0..n {
+        for k in 0..l {
+            let (mu, log_var) = (s[i * 2 * l + k], s[i * 2 * l + l + k]);
+            let sd = (0.5 * log_var).exp();
+            sigma[i * l + k] = sd;
+            z[i * l + k] = mu + eps[i * l + k] * sd;
+            kl_sum += -0.5 * f64::from(1.0 + log_var - mu * mu - sd * sd);
+        }
+    }
+    let z = Tensor::from_vec(z, (n, l), device)?;
+
+    // Decoder, then the fused sigmoid/BCE pass: the reconstruction sum and dℓ.
+    let dec_in = vae.condition(&z, part.y.as_ref())?;
+    let h3 = relu_with_bias(dec_in.matmul(&dec0.weight().t()?)?, dec0.bias())?;
+    let mut logits = rows(&h3.matmul(&dec2.weight().t()?)?)?;
+    let bias = dec2.bias().map(rows).transpose()?;
+    let x = rows(&part.x)?;
+    let mut recon_sum = 0f64;
+    for i in 0..n {
+        let mut recon = 0f32;
+        for p in 0..IMAGE_PIXELS {
+            let at = i * IMAGE_PIXELS + p;
+            let logit = logits[at] + bias.as_ref().map_or(0.0, |b| b[p]);
+            let target = x[at];
+            let e = (-logit.abs()).exp();
+            recon += logit.max(0.0) - logit * target + e.ln_1p();
+            let sigmoid = if logit >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            logits[at] = scale * (sigmoid - target); // now dℓ
+        }
+        recon_sum += f64::from(recon);
+    }
+    let d_logits = Tensor::from_vec(logits, (n, IMAGE_PIXELS), device)?;
+
+    let mut grads = GradStore::default();
+    let mut put = |layer: &candle_nn::Linear, d_out: &Tensor, input: &Tensor| -> Result<()> {
+        grads.insert(layer.weight(), d_out.t()?.matmul(input)?);
+        if let Some(b) = layer.bias() {
+            grads.insert(b, d_out.sum(0)?);
+        }
+        Ok(())
+    };
+    put(dec2, &d_logits, &h3)?;
+    let d_a3 = relu_backward(d_logits.matmul(dec2.weight())?, &h3)?;
+    put(dec0, &d_a3, &dec_in)?;
+    let dz = rows(&d_a3.matmul(dec0.weight())?)?;
+    let width = dec_in.dim(1)?; // L, or L + C for a conditional model
+
+    // Through the reparameterisation and the KL term to s = [μ, log σ²].
+    let mut ds = vec![0f32; n * 2 * l];
+    for i in 0..n {
+        for k in 0..l {
+            let (mu, sd) = (s[i * 2 * l + k], sigma[i * l + k]);
+            let d = dz[i * width + k];
+            ds[i * 2 * l + k] = d + kl_scale * mu;
+            ds[i * 2 * l + l + k] = d * eps[i * l + k] * sd * 0.5 + kl_scale * 0.5 * (sd * sd - 1.0);
+        }
+    }
+    let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
+    put(enc2, &ds, &h1)?;
+    let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
+    put(enc0, &d_a1, &enc_in)?;
+    Ok(PartGradient { recon_sum, kl_sum, grads })
+}
+
+/// The values of a tensor as one row-major vector.
+fn rows(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1()
+}
+
+/// relu(`a` + `bias`) for `a` [n, H] and `bias` [H], in one pass.
+fn relu_with_bias(a: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let shape = a.shape().clone();
+    let mut values = rows(&a)?;
+    match bias {
+        Some(b) => {
+            let b = rows(b)?;
+            for row in values.chunks_exact_mut(b.len()) {
+                for (v, &bias) in row.iter_mut().zip(&b) {
+                    *v = (*v + bias).max(0.0);
+                }
+            }
+        }
+        None => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+    Tensor::from_vec(values, shape, a.device())
+}
+
+/// The gradient through a ReLU: `d_out` where the ReLU's output `out` is positive, else 0.
+fn relu_backward(d_out: Tensor, out: &Tensor) -> Result<Tensor> {
+    let shape = d_out.shape().clone();
+    let mut d = rows(&d_out)?;
+    for (d, &o) in d.iter_mut().zip(&rows(out)?) {
+        if o <= 0.0 {
+            *d = 0.0;
+        }
+    }
+    Tensor::from_vec(d, shape, d_out.device())
+}

@@ -1,0 +1,83 @@
+//! The hand-written training gradient (src/gradient.rs) against candle's autograd on the same
+//! loss, for plain and conditional models, β = 1 and β = 4, a whole batch and a part of one.
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use vae::gradient::negative_elbo_gradient;
+use vae::loss::negative_elbo_with_noise;
+use vae::model::one_hot;
+use vae::parallel::Minibatch;
+use vae::rng::Rng;
+use vae::train::{TrainConfig, Trainer};
+use vae::{Vae, VaeConfig};
+
+/// The autograd reference: (recon sum, KL sum, gradient of Σ(recon + β·kl)/B per parameter).
+fn autograd(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> (f64, f64, Vec<(String, Vec<f32>)>) {
+    let terms = negative_elbo_with_noise(vae, &part.x, part.y.as_ref(), &part.eps).unwrap();
+    let loss = (terms.total(beta).unwrap().sum_all().unwrap() / batch_size as f64).unwrap();
+    let grads = loss.backward().unwrap();
+    let sum = |t: &Tensor| t.sum_all().unwrap().to_scalar::<f32>().unwrap() as f64;
+    let by_name = vae
+        .named_parameters()
+        .into_iter()
+        .map(|(name, p)| (name, grads.get(&p).expect("autograd reaches every parameter").flatten_all().unwrap().to_vec1().unwrap()))
+        .collect();
+    (sum(&terms.recon), sum(&terms.kl), by_name)
+}
+
+fn check(config: VaeConfig, beta: f64, images: usize, batch_size: usize) {
+    let data = common::mnist_train_first(images);
+    let mut trainer = Trainer::new(TrainConfig { vae: config, beta, learning_rate: 1e-3, batch_size: 64, seed: 3 }, &Device::Cpu).unwrap();
+    // A few steps first, so the weights are not at their initial values.
+    for _ in 0..3 {
+        trainer.train_step(&common::mnist_train_first(256)).unwrap();
+    }
+    let vae = trainer.vae();
+    let indices: Vec<usize> = (0..images).collect();
+    let x = data.batch(&indices, &Device::Cpu).unwrap();
+    let y = config.is_conditional().then(|| one_hot(&data.labels()[..images], config.classes, &Device::Cpu).unwrap());
+    let eps = Rng::new(9).normal((images, config.latent), &Device::Cpu).unwrap();
+    let part = Minibatch { x, y, eps };
+
+    let by_hand = negative_elbo_gradient(vae, &part, batch_size, beta).unwrap();
+    let (recon, kl, reference) = autograd(vae, &part, batch_size, beta);
+    let what = format!("{config:?}, β = {beta}, {images} of {batch_size} images");
+    assert!((by_hand.recon_sum - recon).abs() < 1e-4 * recon.abs(), "{what}: recon {} vs {recon}", by_hand.recon_sum);
+    assert!((by_hand.kl_sum - kl).abs() < 1e-4 * kl.abs().max(1.0), "{what}: KL {} vs {kl}", by_hand.kl_sum);
+    for ((name, expected), (_, p)) in reference.iter().zip(vae.named_parameters()) {
+        let got: Vec<f32> = by_hand.grads.get(&p).expect("a gradient for every parameter").flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(got.len(), expected.len(), "{what}: {name}");
+        let worst = got.iter().zip(expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let largest = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(largest > 1e-3, "{what}: {name}'s gradient is not trivially zero");
+        assert!(worst < 1e-4, "{what}: {name} differs from autograd by {worst} (largest entry {largest})");
+    }
+}
+
+#[test]
+fn matches_autograd_for_a_plain_vae() {
+    check(VaeConfig::new(2, 64), 1.0, 64, 64);
+    check(VaeConfig::new(16, 128), 4.0, 50, 50);
+}
+
+#[test]
+fn matches_autograd_for_a_part_of_a_batch() {
+    // The second half of a batch of 128: its loss is divided by 128, not 64.
+    check(VaeConfig::new(4, 64), 1.0, 64, 128);
+}
+
+#[test]
+fn matches_autograd_for_a_conditional_vae() {
+    check(VaeConfig::conditional(2, 64, 10), 1.0, 64, 64);
+    check(VaeConfig::conditional(8, 64, 10), 3.0, 40, 40);
+}
+
+#[test]
+fn an_empty_part_contributes_nothing() {
+    let trainer = Trainer::new(TrainConfig { vae: VaeConfig::new(2, 16), beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 0 }, &Device::Cpu).unwrap();
+    let empty = Minibatch { x: Tensor::zeros((0, 784), candle_core::DType::F32, &Device::Cpu).unwrap(), y: None, eps: Tensor::zeros((0, 2), candle_core::DType::F32, &Device::Cpu).unwrap() };
+    let g = negative_elbo_gradient(trainer.vae(), &empty, 8, 1.0).unwrap();
+    assert_eq!((g.recon_sum, g.kl_sum), (0.0, 0.0));
+    assert!(trainer.params().iter().all(|p| g.grads.get(p).is_none()));
+}
