@@ -1,6 +1,7 @@
 // In-page benchmarks: (a) decode and paint the 20×20 grid of the 2-D model, (b) encode + decode one
 // drawing, each with this app's wasm (candle) and with TensorFlow.js's wasm backend (SIMD) on the
-// same weights. (c) one training step runs in workers (bench/*-train-worker.js).
+// same weights. (c) training runs in workers: the app's own training worker (www/train-worker.js)
+// on one and on two cores, and TensorFlow.js in bench/tfjs-train-worker.js.
 import init, { Model, drawingToInput, quantileAxis } from '/pkg/vae.js';
 import { readSafetensors } from './safetensors.js';
 
@@ -127,5 +128,31 @@ window.runTrainWorker = (script, type, steps) => new Promise((resolve, reject) =
   };
   worker.onerror = (e) => reject(new Error(e.message));
   worker.postMessage({ steps });
+});
+/**
+ * (c) for this app: its training worker, exactly as the page runs it (784-512-2, batch 128, Adam,
+ * all 60,000 MNIST images, `cores` workers), timed per ~40 ms slice of steps. Resolves to the
+ * samples/s of `slices` slices after `warmup` slices, and the peak wasm memory of its workers.
+ */
+window.runAppTraining = (cores, slices, warmup = 10) => new Promise((resolve, reject) => {
+  const worker = new Worker('/www/train-worker.js', { type: 'module' });
+  const rates = [];
+  let memoryBytes = 0;
+  let seen = 0;
+  worker.onmessage = ({ data }) => {
+    if (data.type === 'error') {
+      worker.terminate();
+      reject(new Error(data.message));
+    } else if (data.type === 'progress') {
+      memoryBytes = Math.max(memoryBytes, data.memoryBytes);
+      if (++seen > warmup) rates.push(data.sliceSamples / data.sliceSeconds);
+      if (rates.length >= slices) {
+        worker.terminate();
+        resolve({ samplesPerSec: rates, memoryBytes });
+      }
+    }
+  };
+  worker.onerror = (e) => reject(new Error(e.message));
+  worker.postMessage({ type: 'start', config: { dataset: 'mnist', subset: 60000, latent: 2, hidden: 512, beta: 1, lr: 1e-3, batch: 128, epochs: 100, seed: 0, cores } });
 });
 window.benchReady = true;

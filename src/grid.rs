@@ -99,7 +99,8 @@ pub fn tile_rgba(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
     tile_images(images, cols, rows).into_iter().flat_map(|g| [g, g, g, 255]).collect()
 }
 
-/// An intensity in [0, 1] as a byte.
+/// An intensity in [0, 1] as a byte, rounded to nearest (written as +0.5 and truncate: `round`
+/// is a libm call in wasm, and this runs for every pixel of the grid).
 pub fn intensity_byte(v: f32) -> u8 {
-    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }

@@ -8,6 +8,7 @@ pub mod anomaly;
 pub mod compress;
 pub mod conditional;
 pub mod data;
+pub mod decoder;
 pub mod gradient;
 pub mod grid;
 pub mod inpaint;

@@ -4,6 +4,7 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
+use crate::decoder::{decode_tiles_rgba, PackedDecoder};
 use crate::{anomaly, conditional, grid, loss};
 use crate::model::{Vae, IMAGE_PIXELS};
 use crate::rng::Rng;
@@ -15,6 +16,8 @@ use super::js_error;
 #[wasm_bindgen]
 pub struct Model {
     pub(super) vae: Vae,
+    /// The decoder packed for fast inference (decode, grid).
+    decoder: PackedDecoder,
     metadata: Metadata,
     rng: Rng,
 }
@@ -25,7 +28,8 @@ impl Model {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
         let loaded = weights::load_vae(bytes, &Device::Cpu).map_err(js_error)?;
-        Ok(Model { vae: loaded.vae, metadata: loaded.metadata, rng: Rng::new(0) })
+        let decoder = PackedDecoder::new(&loaded.vae).map_err(js_error)?;
+        Ok(Model { vae: loaded.vae, decoder, metadata: loaded.metadata, rng: Rng::new(0) })
     }
 
     /// Latent size L.
@@ -69,7 +73,7 @@ impl Model {
     /// Decodes B latent points (B·L values; B labels for a conditional model) into B·784
     /// intensities in [0, 1].
     pub fn decode(&self, z: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
-        grid::decode_flat(&self.vae, z, labels.as_deref()).map_err(js_error)
+        self.decoder.decode(z, labels.as_deref()).map_err(js_error)
     }
 
     /// The anomaly score of one image (784 values; a label for a conditional model): its negative
@@ -112,8 +116,7 @@ impl Model {
         }
         let z = grid::grid_latents(xs, ys, (dim_x, dim_y), base);
         let labels = label.map(|label| vec![label; xs.len() * ys.len()]);
-        let images = grid::decode_flat(&self.vae, &z, labels.as_deref()).map_err(js_error)?;
-        Ok(grid::tile_rgba(&images, xs.len(), ys.len()))
+        decode_tiles_rgba(&self.decoder, &z, labels.as_deref(), xs.len(), ys.len()).map_err(js_error)
     }
 
     /// The posterior means of images `start..start+count` of `images`: count·L values.

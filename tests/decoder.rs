@@ -1,0 +1,77 @@
+//! The packed inference decoder (src/decoder.rs) against the model's own decoder.
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use vae::decoder::{decode_tiles_rgba, sigmoid, PackedDecoder};
+use vae::grid::{decode_flat, grid_latents, quantile_axis, tile_rgba};
+use vae::rng::Rng;
+use vae::weights::load_vae;
+
+fn shipped(file: &str) -> vae::Vae {
+    load_vae(&common::shipped_model_bytes(file), &Device::Cpu).expect("shipped model loads").vae
+}
+
+#[test]
+fn sigmoid_is_within_3e_7_of_the_exact_value() {
+    let mut worst = 0f64;
+    for i in -200_000..=200_000 {
+        let x = i as f32 * 5e-4; // −100 … 100
+        let exact = 1.0 / (1.0 + (-(x as f64)).exp());
+        worst = worst.max((sigmoid(x) as f64 - exact).abs());
+    }
+    assert!(worst < 3e-7, "largest error {worst}");
+    assert_eq!(sigmoid(f32::INFINITY), 1.0);
+    assert!(sigmoid(f32::NEG_INFINITY) < 1e-37);
+}
+
+/// Every batch size around the 4-row blocks, plain and conditional models.
+#[test]
+fn decodes_what_the_model_decodes() {
+    for (file, labelled) in [("mnist-2d.safetensors", false), ("mnist-16d.safetensors", false), ("cvae-mnist-8d.safetensors", true)] {
+        let vae = shipped(file);
+        let packed = PackedDecoder::new(&vae).unwrap();
+        let l = vae.config().latent;
+        for b in [1, 2, 3, 4, 5, 7, 8, 33] {
+            let z: Vec<f32> = Rng::new(b as u64).normal((b, l), &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let labels: Option<Vec<u8>> = labelled.then(|| (0..b).map(|i| (i % 10) as u8).collect());
+            let expected = decode_flat(&vae, &z, labels.as_deref()).unwrap();
+            let got = packed.decode(&z, labels.as_deref()).unwrap();
+            assert_eq!(got.len(), b * 784);
+            let worst = got.iter().zip(&expected).map(|(a, e)| (a - e).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{file}, {b} points: differs by {worst}");
+            let logits = packed.logits(&z, labels.as_deref()).unwrap();
+            let zt = Tensor::from_slice(&z, (b, l), &Device::Cpu).unwrap();
+            let y = labels.as_ref().map(|ls| vae::model::one_hot(ls, 10, &Device::Cpu).unwrap());
+            let reference: Vec<f32> = vae.decode_logits(&zt, y.as_ref()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let worst = logits.iter().zip(&reference).map(|(a, e)| (a - e).abs() / e.abs().max(1.0)).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{file}, {b} points: logits differ by {worst} (relative)");
+        }
+    }
+}
+
+#[test]
+fn the_grid_tiles_match_decode_then_tile() {
+    let vae = shipped("mnist-2d.safetensors");
+    let packed = PackedDecoder::new(&vae).unwrap();
+    let xs = quantile_axis(20);
+    let z = grid_latents(&xs, &xs, (0, 1), &[0.0, 0.0]);
+    let fast = decode_tiles_rgba(&packed, &z, None, 20, 20).unwrap();
+    let reference = tile_rgba(&decode_flat(&vae, &z, None).unwrap(), 20, 20);
+    assert_eq!(fast.len(), 560 * 560 * 4);
+    let off_by_one = fast.iter().zip(&reference).filter(|(a, b)| a != b).count();
+    assert!(fast.iter().zip(&reference).all(|(a, b)| a.abs_diff(*b) <= 1), "no byte differs by more than 1");
+    assert!(off_by_one < fast.len() / 1000, "{off_by_one} bytes differ by 1 (float rounding at .5 boundaries)");
+    assert!(fast.chunks_exact(4).all(|px| px[3] == 255 && px[0] == px[1] && px[1] == px[2]), "opaque grey");
+}
+
+#[test]
+fn refuses_inputs_that_do_not_fit() {
+    let plain = PackedDecoder::new(&shipped("mnist-2d.safetensors")).unwrap();
+    assert!(plain.decode(&[0.0; 3], None).unwrap_err().to_string().contains("whole number"));
+    assert!(plain.decode(&[0.0; 2], Some(&[1])).unwrap_err().to_string().contains("not conditional"));
+    let conditional = PackedDecoder::new(&shipped("cvae-mnist-8d.safetensors")).unwrap();
+    assert!(conditional.decode(&[0.0; 8], None).unwrap_err().to_string().contains("needs a label"));
+    assert!(conditional.decode(&[0.0; 8], Some(&[10])).unwrap_err().to_string().contains("out of range"));
+    assert!(conditional.decode(&[0.0; 8], Some(&[1, 2])).unwrap_err().to_string().contains("labels for 1"));
+}
