@@ -4,6 +4,7 @@
 // on one and on two cores, and TensorFlow.js in bench/tfjs-train-worker.js.
 import init, { Model, drawingToInput, quantileAxis } from '/pkg/vae.js';
 import { readSafetensors } from './safetensors.js';
+import { GridWorkers } from '/www/grid-workers.js';
 
 const tf = window.tf;
 const N = 20;
@@ -11,6 +12,17 @@ const N = 20;
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+async function timeAsync(fn, runs, warmup = 5) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return { median: median(ms), min: Math.min(...ms), runs };
 }
 
 function time(fn, runs, warmup = 5) {
@@ -71,13 +83,24 @@ async function candle(bytes, runs) {
     const rgba = model.decodeGridRgba(xs, xs, 0, 1, base);
     paint(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length));
   }, runs);
+  // The app's path: the grid decoded on its two grid workers (www/grid-workers.js), painted here.
+  const workers = new GridWorkers(2);
+  workers.setModel(bytes);
+  while (!workers.ready) await new Promise((resolve) => setTimeout(resolve, 10));
+  const ys = Float32Array.from(xs).reverse(); // rows from the top, as the latent map asks
+  const ctx = document.getElementById('out').getContext('2d');
+  const gridTwoCores = await timeAsync(async () => {
+    for (const { row, rows, rgba } of await workers.decode(xs, ys, [0, 1], base)) {
+      ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), 28 * N, 28 * rows), 0, 28 * row);
+    }
+  }, runs);
   const ink = drawingInk();
   const drawing = time(() => {
     const input = drawingToInput(ink, 280, 280);
     const mu = model.encode(input).slice(0, 2);
     model.decode(mu);
   }, runs);
-  return { grid, drawing };
+  return { grid: gridTwoCores, gridOneCore: grid, drawing };
 }
 
 async function tfjs(bytes, runs) {

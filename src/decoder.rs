@@ -72,16 +72,20 @@ impl PackedDecoder {
             let col0 = j * NR;
             let (panel, _) = panel.as_chunks::<NR>();
             let bias: [f32; NR] = std::array::from_fn(|c| self.b2[col0 + c]);
-            for i in (0..b).step_by(MR) {
-                // A last block of fewer than MR rows repeats its last row and drops the copies.
-                let row = |r: usize| &h[(i + r).min(b - 1) * self.hidden..][..self.hidden];
-                let acc = block(panel, std::array::from_fn(row));
-                for (r, acc) in acc.iter().enumerate().take(b - i) {
-                    let dst = &mut out[(i + r) * IMAGE_PIXELS + col0..][..NR];
-                    for ((d, a), bias) in dst.iter_mut().zip(acc).zip(bias) {
-                        *d = a + bias;
-                    }
+            let row = |i: usize| &h[i * self.hidden..][..self.hidden];
+            let mut put = |i: usize, acc: &[f32; NR]| {
+                let dst = &mut out[i * IMAGE_PIXELS + col0..][..NR];
+                for ((d, a), bias) in dst.iter_mut().zip(acc).zip(&bias) {
+                    *d = a + bias;
                 }
+            };
+            let whole = b - b % MR;
+            for i in (0..whole).step_by(MR) {
+                let acc = block(panel, [row(i), row(i + 1), row(i + 2), row(i + 3)]);
+                acc.iter().enumerate().for_each(|(r, acc)| put(i + r, acc));
+            }
+            for i in whole..b {
+                put(i, &single_row(panel, row(i))); // the last rows, and a single point being decoded
             }
         }
         Ok(out)
@@ -142,6 +146,18 @@ fn block(panel: &[[f32; NR]], a: [&[f32]; MR]) -> [[f32; NR]; MR] {
     acc
 }
 
+/// One row of `a` · panel.
+#[inline(always)]
+fn single_row(panel: &[[f32; NR]], a: &[f32]) -> [f32; NR] {
+    let mut acc = [0f32; NR];
+    for (b, &a) in panel.iter().zip(a) {
+        for c in 0..NR {
+            acc[c] += a * b[c];
+        }
+    }
+    acc
+}
+
 /// The logistic function 1/(1 + e^−x), within 3e-7 of the exact value, without a libm call so
 /// that loops over it vectorise: e^−|x| = 2^k·e^r with k = round(−|x|/ln 2), |r| ≤ ln 2 / 2, and
 /// e^r by its degree-6 Taylor polynomial (error below r⁷/7! ≈ 1.2e-7, relative).
@@ -162,15 +178,16 @@ pub fn sigmoid(x: f32) -> f32 {
 /// and byte conversion in the same pass: [`crate::grid::tile_rgba`] of the decoded images.
 pub fn decode_tiles_rgba(decoder: &PackedDecoder, z: &[f32], labels: Option<&[u8]>, cols: usize, rows: usize) -> Result<Vec<u8>> {
     let logits = decoder.logits(z, labels)?;
-    let grey: Vec<u8> = logits.iter().map(|&v| crate::grid::intensity_byte(sigmoid(v))).collect();
     let width = IMAGE_SIDE * cols;
     let mut out = vec![0u8; width * IMAGE_SIDE * rows * 4];
-    for (k, image) in grey.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
+    for (k, image) in logits.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
         let (gr, gc) = (k / cols, k % cols);
         for (r, line) in image.chunks_exact(IMAGE_SIDE).enumerate() {
             let start = 4 * ((gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE);
-            for (px, &g) in out[start..start + 4 * IMAGE_SIDE].chunks_exact_mut(4).zip(line) {
-                px.copy_from_slice(&[g, g, g, 255]);
+            for (px, &logit) in out[start..start + 4 * IMAGE_SIDE].chunks_exact_mut(4).zip(line) {
+                // sigmoid is in [0, 1]: no clamp needed before rounding to a byte.
+                let g = (sigmoid(logit) * 255.0 + 0.5) as u32;
+                px.copy_from_slice(&(0xff00_0000 | g * 0x0001_0101).to_le_bytes());
             }
         }
     }

@@ -3,6 +3,7 @@
 import { startEngine, wasm, memoryBytes } from './engine.js';
 import { DrawingPad } from './draw.js';
 import { LatentMap } from './latent-map.js';
+import { GridWorkers } from './grid-workers.js';
 import { LatentSliders } from './sliders.js';
 import { paintGrey, paintTiles, blank, CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
@@ -424,6 +425,9 @@ async function main() {
   await openSharedView();
   window.addEventListener('hashchange', () => openSharedView().catch((err) => showError(err, 'shared link')));
   metrics.ready = true;
+  // Grid decoding moves to two workers (both cores) once the first grid is up, so starting them
+  // does not delay it.
+  afterFirstGrid(() => map.useWorkers(new GridWorkers()));
   // The panels' own models (conditional, β), once the page has settled.
   afterFirstGrid(() => setTimeout(() => forEachPanel((p) => p.prefetch?.()), 3000));
 }

@@ -19,6 +19,7 @@ export class LatentMap {
   constructor({ grid, overlay, gauss, onHover, onPick }) {
     Object.assign(this, { grid, overlay, gauss, onHover, onPick });
     this.model = null;
+    this.workers = null; // GridWorkers, once started
     this.n = 20;
     this.dims = [0, 1];
     this.base = new Float32Array(2);
@@ -30,8 +31,15 @@ export class LatentMap {
     new ResizeObserver(() => this.#requestOverlay()).observe(overlay);
   }
 
+  /** Decodes grids on `workers` (GridWorkers) from now on, whenever they are ready. */
+  useWorkers(workers) {
+    this.workers = workers;
+    if (this.model) workers.setModel(this.model.toSafetensors());
+  }
+
   /** Uses `model`; keeps the view, dimensions and scatter when `keepView` and the latent size match. */
   setModel(model, keepView = false) {
+    this.workers?.setModel(model.toSafetensors());
     if (keepView && this.model && model.latentSize === this.base.length) {
       this.model = model;
       this.#requestGrid(false); // same view and scatter: the overlay stays as it is
@@ -119,8 +127,10 @@ export class LatentMap {
   }
 
   /**
-   * Repaints the grid in bands of rows, one band per frame, so no frame waits on the whole grid.
-   * A paint in progress finishes with the view it started with; changes meanwhile start one more.
+   * Repaints the grid: decoded on the grid workers (both cores) and painted in one frame, or, until
+   * they are ready, decoded here in bands of rows, one band per frame, so no frame waits on the
+   * whole grid. A paint in progress finishes with the view it started with; changes meanwhile
+   * start one more.
    */
   #requestGrid(overlayToo = true) {
     if (this.paint && !this.paint.done) this.paint.stale = true;
@@ -146,7 +156,50 @@ export class LatentMap {
       stale: false,
     };
     this.paint = job;
-    onNextFrame('grid', () => this.#paintBand(job), 2);
+    if (this.workers?.ready) this.#paintFromWorkers(job);
+    else onNextFrame('grid', () => this.#paintBand(job), 2);
+  }
+
+  async #paintFromWorkers(job) {
+    const t0 = performance.now();
+    let bands;
+    try {
+      bands = await this.workers.decode(job.xs, job.ys, job.dims, job.base);
+    } catch {
+      if (job === this.paint) onNextFrame('grid', () => this.#paintBand(job), 2); // decode here instead
+      return;
+    }
+    if (job !== this.paint) return;
+    onNextFrame('grid', () => {
+      if (job !== this.paint) return;
+      this.#sizeGrid(job);
+      for (const { row, rows, rgba } of bands) this.#putRows(rgba, row, rows);
+      job.ms = performance.now() - t0;
+      metrics.gridBands += bands.length;
+      metrics.gridsFromWorkers += 1;
+      this.#finish(job);
+    }, 2);
+  }
+
+  #sizeGrid(job) {
+    const side = 28 * job.n;
+    if (this.grid.width !== side || this.grid.height !== side) {
+      this.grid.width = side;
+      this.grid.height = side;
+    }
+  }
+
+  #putRows(rgba, row, rows) {
+    const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), this.grid.width, 28 * rows);
+    this.grid.getContext('2d').putImageData(image, 0, 28 * row);
+  }
+
+  #finish(job) {
+    job.done = true;
+    metrics.gridPaints += 1;
+    metrics.lastGridMs = job.ms;
+    metrics.firstGridAt ||= performance.now(); // ms since navigation start
+    if (job.stale) this.#startPaint();
   }
 
   #paintBand(job) {
@@ -169,28 +222,15 @@ export class LatentMap {
 
   #paintRows(job) {
     const t0 = performance.now();
-    const side = 28 * job.n;
-    if (job.row === 0 && (this.grid.width !== side || this.grid.height !== side)) {
-      this.grid.width = side;
-      this.grid.height = side;
-    }
+    if (job.row === 0) this.#sizeGrid(job);
     const rows = Math.min(BAND_ROWS, job.n - job.row);
     const band = job.ys.slice(job.row, job.row + rows).reverse();
-    const rgba = this.model.decodeGridRgba(job.xs, band, job.dims[0], job.dims[1], job.base);
-    const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), side, 28 * rows);
-    this.grid.getContext('2d').putImageData(image, 0, 28 * job.row);
+    this.#putRows(this.model.decodeGridRgba(job.xs, band, job.dims[0], job.dims[1], job.base), job.row, rows);
     job.row += rows;
     job.ms += performance.now() - t0;
     metrics.gridBands += 1;
-    if (job.row < job.n) {
-      onNextFrame('grid', () => this.#paintBand(job), 2);
-      return;
-    }
-    job.done = true;
-    metrics.gridPaints += 1;
-    metrics.lastGridMs = job.ms;
-    metrics.firstGridAt ||= performance.now(); // ms since navigation start
-    if (job.stale) this.#startPaint();
+    if (job.row < job.n) onNextFrame('grid', () => this.#paintBand(job), 2);
+    else this.#finish(job);
   }
 
   #toScreen(zx, zy, w, h) {

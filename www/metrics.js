@@ -5,6 +5,7 @@ export const metrics = {
   firstGridAt: 0,
   gridPaints: 0,
   gridBands: 0,
+  gridsFromWorkers: 0, // grids decoded on the two grid workers rather than on the main thread
   lastGridMs: 0,
   reconUpdates: 0,
   lastReconMs: 0,

@@ -356,6 +356,27 @@ test('the latent grid is 20×20 distinct digits and follows the grid size', asyn
   assert.deepEqual(problems, []);
 });
 
+test('once the page settles, the grid is decoded on two workers, pixel for pixel what this thread decodes', async () => {
+  // The workers start after the first grid; wait until a repaint comes from them.
+  let grid;
+  for (let i = 0; i < 20 && !((await metrics()).gridsFromWorkers > 0); i++) {
+    grid = await repaint(() => page.click('[data-testid=reset-view]'));
+  }
+  assert.ok((await metrics()).gridsFromWorkers > 0, 'a grid was decoded on the workers');
+  grid = await repaint(() => page.click('[data-testid=reset-view]'));
+  assert.ok((await metrics()).gridsFromWorkers > 1);
+  const expected = await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('/www/models/mnist-2d.safetensors')).arrayBuffer());
+    const model = new window.__vae.Model(bytes);
+    const axis = window.__vae.quantileAxis(20);
+    const rgba = model.decodeGridRgba(axis, axis, 0, 1, new Float32Array(2));
+    model.free();
+    return Array.from({ length: rgba.length / 4 }, (_, i) => rgba[4 * i]);
+  });
+  assertSameImage(grid.px, expected, 'the workers\' grid is the main thread\'s decodeGridRgba of the full view');
+  assert.deepEqual(problems, []);
+});
+
 test('the wheel zooms the latent map and reset view restores it exactly', async () => {
   const original = await readCanvas('latent-grid');
   const box = await page.locator('[data-testid=latent-grid]').boundingBox();
