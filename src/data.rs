@@ -140,6 +140,12 @@ impl Dataset {
         Self { pixels: Arc::clone(&self.pixels), labels: Arc::clone(&self.labels), len: n.min(self.len) }
     }
 
+    /// Images `range` scaled to [0, 1], row-major: range.len()·784 values.
+    pub fn pixels_f32(&self, range: std::ops::Range<usize>) -> Vec<f32> {
+        let (start, end) = (range.start.min(self.len), range.end.min(self.len));
+        self.pixels[start * IMAGE_PIXELS..end.max(start) * IMAGE_PIXELS].iter().map(|&p| p as f32 / 255.0).collect()
+    }
+
     /// Images at `indices` scaled to [0, 1]: [indices.len(), 784], `f32`.
     pub fn batch(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
         let mut values = Vec::with_capacity(indices.len() * IMAGE_PIXELS);

@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::decoder::{decode_tiles_rgba, PackedDecoder};
+use crate::packed::{decode_tiles_rgba, PackedVae};
 use crate::{anomaly, conditional, grid, loss};
 use crate::model::{Vae, IMAGE_PIXELS};
 use crate::rng::Rng;
@@ -16,8 +16,8 @@ use super::js_error;
 #[wasm_bindgen]
 pub struct Model {
     pub(super) vae: Vae,
-    /// The decoder packed for fast inference (decode, grid).
-    decoder: PackedDecoder,
+    /// The same model packed for fast inference (encode, decode, grid).
+    packed: PackedVae,
     metadata: Metadata,
     rng: Rng,
 }
@@ -28,8 +28,8 @@ impl Model {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<Model, JsError> {
         let loaded = weights::load_vae(bytes, &Device::Cpu).map_err(js_error)?;
-        let decoder = PackedDecoder::new(&loaded.vae).map_err(js_error)?;
-        Ok(Model { vae: loaded.vae, decoder, metadata: loaded.metadata, rng: Rng::new(0) })
+        let packed = PackedVae::new(&loaded.vae).map_err(js_error)?;
+        Ok(Model { vae: loaded.vae, packed, metadata: loaded.metadata, rng: Rng::new(0) })
     }
 
     /// Latent size L.
@@ -65,15 +65,13 @@ impl Model {
     /// Encodes B images (B·784 values in [0, 1]) into B·2L values: per image, mu (L) then
     /// log_var (L). A conditional model also takes B labels.
     pub fn encode(&self, images: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
-        let (x, y) = self.model_input(images, labels.as_deref())?;
-        let (mu, log_var) = self.vae.encode(&x, y.as_ref()).map_err(js_error)?;
-        Tensor::cat(&[mu, log_var], 1).and_then(|t| t.flatten_all()?.to_vec1()).map_err(js_error)
+        self.packed.encode(images, labels.as_deref()).map_err(js_error)
     }
 
     /// Decodes B latent points (B·L values; B labels for a conditional model) into B·784
     /// intensities in [0, 1].
     pub fn decode(&self, z: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
-        self.decoder.decode(z, labels.as_deref()).map_err(js_error)
+        self.packed.decode(z, labels.as_deref()).map_err(js_error)
     }
 
     /// The anomaly score of one image (784 values; a label for a conditional model): its negative
@@ -116,22 +114,25 @@ impl Model {
         }
         let z = grid::grid_latents(xs, ys, (dim_x, dim_y), base);
         let labels = label.map(|label| vec![label; xs.len() * ys.len()]);
-        decode_tiles_rgba(&self.decoder, &z, labels.as_deref(), xs.len(), ys.len()).map_err(js_error)
+        decode_tiles_rgba(&self.packed, &z, labels.as_deref(), xs.len(), ys.len()).map_err(js_error)
     }
 
     /// The posterior means of images `start..start+count` of `images`: count·L values.
     #[wasm_bindgen(js_name = encodeMeans)]
     pub fn encode_means(&self, images: &ImageSet, start: usize, count: usize) -> Result<Vec<f32>, JsError> {
-        // In chunks: all 10,000 test images at once would take 80 MB of activations, and a wasm
+        // In chunks: all 10,000 test images at once would take 50 MB of activations, and a wasm
         // memory never shrinks.
         const CHUNK: usize = 1000;
-        let classes = self.vae.config().classes;
+        let l = self.latent_size();
+        let conditional = self.vae.config().is_conditional();
         let end = start.saturating_add(count).min(images.data.len());
-        let mut means = Vec::with_capacity(end.saturating_sub(start) * self.latent_size());
+        let mut means = Vec::with_capacity(end.saturating_sub(start) * l);
         for from in (start..end).step_by(CHUNK) {
-            let (x, y) = images.data.model_input_range(from, CHUNK.min(end - from), classes, self.vae.device()).map_err(js_error)?;
-            let (mu, _) = self.vae.encode(&x, y.as_ref()).map_err(js_error)?;
-            means.extend(mu.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(js_error)?);
+            let to = (from + CHUNK).min(end);
+            let pixels = images.data.pixels_f32(from..to);
+            let labels = conditional.then(|| &images.data.labels()[from..to]);
+            let stats = self.packed.encode(&pixels, labels).map_err(js_error)?;
+            means.extend(stats.chunks_exact(2 * l).flat_map(|s| &s[..l]));
         }
         Ok(means)
     }

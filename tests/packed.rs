@@ -1,9 +1,9 @@
-//! The packed inference decoder (src/decoder.rs) against the model's own decoder.
+//! The packed inference model (src/packed.rs) against the model's own encoder and decoder.
 
 mod common;
 
 use candle_core::{Device, Tensor};
-use vae::decoder::{decode_tiles_rgba, sigmoid, PackedDecoder};
+use vae::packed::{decode_tiles_rgba, sigmoid, PackedVae};
 use vae::grid::{decode_flat, grid_latents, quantile_axis, tile_rgba};
 use vae::rng::Rng;
 use vae::weights::load_vae;
@@ -30,7 +30,7 @@ fn sigmoid_is_within_3e_7_of_the_exact_value() {
 fn decodes_what_the_model_decodes() {
     for (file, labelled) in [("mnist-2d.safetensors", false), ("mnist-16d.safetensors", false), ("cvae-mnist-8d.safetensors", true)] {
         let vae = shipped(file);
-        let packed = PackedDecoder::new(&vae).unwrap();
+        let packed = PackedVae::new(&vae).unwrap();
         let l = vae.config().latent;
         for b in [1, 2, 3, 4, 5, 7, 8, 33] {
             let z: Vec<f32> = Rng::new(b as u64).normal((b, l), &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
@@ -50,10 +50,34 @@ fn decodes_what_the_model_decodes() {
     }
 }
 
+/// Real digits (mostly blank pixels, which the packed product skips), batch sizes around the
+/// 4-row blocks, plain and conditional models.
+#[test]
+fn encodes_what_the_model_encodes() {
+    let data = common::mnist_test().take(33);
+    for (file, labelled) in [("mnist-2d.safetensors", false), ("mnist-16d.safetensors", false), ("cvae-mnist-8d.safetensors", true)] {
+        let vae = shipped(file);
+        let packed = PackedVae::new(&vae).unwrap();
+        let l = vae.config().latent;
+        for b in [1, 3, 4, 5, 33] {
+            let pixels = data.pixels_f32(0..b);
+            let labels = labelled.then(|| &data.labels()[..b]);
+            let got = packed.encode(&pixels, labels).unwrap();
+            let x = Tensor::from_slice(&pixels, (b, 784), &Device::Cpu).unwrap();
+            let y = labels.map(|ls| vae::model::one_hot(ls, 10, &Device::Cpu).unwrap());
+            let (mu, log_var) = vae.encode(&x, y.as_ref()).unwrap();
+            let expected: Vec<f32> = Tensor::cat(&[mu, log_var], 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(got.len(), b * 2 * l);
+            let worst = got.iter().zip(&expected).map(|(a, e)| (a - e).abs() / e.abs().max(1.0)).fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{file}, {b} images: mu/log_var differ by {worst} (relative)");
+        }
+    }
+}
+
 #[test]
 fn the_grid_tiles_match_decode_then_tile() {
     let vae = shipped("mnist-2d.safetensors");
-    let packed = PackedDecoder::new(&vae).unwrap();
+    let packed = PackedVae::new(&vae).unwrap();
     let xs = quantile_axis(20);
     let z = grid_latents(&xs, &xs, (0, 1), &[0.0, 0.0]);
     let fast = decode_tiles_rgba(&packed, &z, None, 20, 20).unwrap();
@@ -67,10 +91,12 @@ fn the_grid_tiles_match_decode_then_tile() {
 
 #[test]
 fn refuses_inputs_that_do_not_fit() {
-    let plain = PackedDecoder::new(&shipped("mnist-2d.safetensors")).unwrap();
+    let plain = PackedVae::new(&shipped("mnist-2d.safetensors")).unwrap();
     assert!(plain.decode(&[0.0; 3], None).unwrap_err().to_string().contains("whole number"));
+    assert!(plain.decode(&[], None).unwrap_err().to_string().contains("whole number"));
+    assert!(plain.encode(&[0.0; 700], None).unwrap_err().to_string().contains("whole number of 784"));
     assert!(plain.decode(&[0.0; 2], Some(&[1])).unwrap_err().to_string().contains("not conditional"));
-    let conditional = PackedDecoder::new(&shipped("cvae-mnist-8d.safetensors")).unwrap();
+    let conditional = PackedVae::new(&shipped("cvae-mnist-8d.safetensors")).unwrap();
     assert!(conditional.decode(&[0.0; 8], None).unwrap_err().to_string().contains("needs a label"));
     assert!(conditional.decode(&[0.0; 8], Some(&[10])).unwrap_err().to_string().contains("out of range"));
     assert!(conditional.decode(&[0.0; 8], Some(&[1, 2])).unwrap_err().to_string().contains("labels for 1"));
