@@ -71,19 +71,36 @@ function nativeBench() {
     try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; }
   })();
   if (!hasTorch) torchNote = 'PyTorch skipped: bench/venv has no torch (scripts/bench.sh --torch sets it up)';
+  // On this machine, a minute or so of both cores at full load can halve their speed for a while
+  // (seen as 13,000–14,000 samples/s on 2 threads instead of 24,000, for PyTorch too). So each
+  // configuration runs ROUNDS times, the two trainers alternating with a pause before each run,
+  // and the medians count.
+  const ROUNDS = 3;
+  const pause = () => execFileSync('sleep', ['3']);
   const out = {};
   for (const latent of [2, 16]) {
     for (const threads of [1, 2]) {
-      const vae = JSON.parse(execFileSync(VAE_BIN, ['--threads', String(threads), 'bench', '--latent', String(latent), '--steps', '100']).toString());
-      const torch = hasTorch ? JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100']).toString()) : null;
-      out[`784-512-${latent}@${threads}`] = { vae: vae.samples_per_s, torch: torch?.samples_per_s ?? null, torch_version: torch?.torch ?? null };
+      const vae = [];
+      const torch = [];
+      let torchVersion = null;
+      for (let round = 0; round < ROUNDS; round++) {
+        pause();
+        vae.push(JSON.parse(execFileSync(VAE_BIN, ['--threads', String(threads), 'bench', '--latent', String(latent), '--steps', '100']).toString()).samples_per_s);
+        if (hasTorch) {
+          pause();
+          const t = JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100']).toString());
+          torch.push(t.samples_per_s);
+          torchVersion = t.torch;
+        }
+      }
+      out[`784-512-${latent}@${threads}`] = { vae: median(vae), torch: hasTorch ? median(torch) : null, torch_version: torchVersion, vae_rounds: vae, torch_rounds: torch };
     }
   }
   return { out, torchNote };
 }
 
-const b = await browserBench();
 const native = browserOnly ? { out: {}, torchNote: 'native: skipped (--browser-only)' } : nativeBench();
+const b = await browserBench();
 const wasmBytes = statSync(join(ROOT, 'pkg/vae_bg.wasm')).size;
 const wasmGzip = gzipSync(readFileSync(join(ROOT, 'pkg/vae_bg.wasm')), { level: 9 }).length;
 const oursStep = 128 / median(b.ours.samplesPerSec) * 1000; // ms per step of 128
