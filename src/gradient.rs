@@ -5,7 +5,10 @@
 //! candle's autograd gives the same numbers (tests/gradient.rs checks them to 1e-4) but costs more
 //! here: it also computes the gradient of the input images (a product as large as the encoder's
 //! first layer, a sixth of a step's arithmetic), and builds each weight's gradient through extra
-//! passes over it (a zero tensor to add into, and a strided add for the transposed weight).
+//! passes over it (a zero tensor to add into, and a strided add for the transposed weight). In
+//! wasm, the encoder's first layer, whose input is mostly blank pixels (about 80% of an MNIST
+//! digit's), runs its two products over the non-zero pixels only ([`FirstLayer`]); the other
+//! products are candle's matmul.
 //!
 //! With `n` images, scale c = 1/B (B the whole batch), the loss Σᵢ (reconᵢ + β·klᵢ)·c and
 //!   a₁ = x W₁ᵀ + b₁, h₁ = relu(a₁)   s = h₁ W₂ᵀ + b₂ = [μ, log σ²]   z = μ + ε·σ
@@ -26,6 +29,25 @@ use crate::parallel::{Minibatch, PartGradient};
 /// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight
 /// `beta` (see [`crate::parallel`]); keyed by the model's parameter tensors.
 pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
+    negative_elbo_gradient_with(vae, part, batch_size, beta, FirstLayer::FOR_THIS_TARGET)
+}
+
+/// How the encoder's first layer multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstLayer {
+    /// candle's matmul.
+    Dense,
+    /// Over the non-zero inputs only ([`SparseInput`]). In wasm this makes a step about 12%
+    /// faster; natively gemm's AVX-512 kernels beat it, so it is only used in wasm.
+    SkipZeroInputs,
+}
+
+impl FirstLayer {
+    pub const FOR_THIS_TARGET: Self = if cfg!(target_arch = "wasm32") { Self::SkipZeroInputs } else { Self::Dense };
+}
+
+/// [`negative_elbo_gradient`] with the first layer's products done as `first_layer` says.
+pub fn negative_elbo_gradient_with(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64, first_layer: FirstLayer) -> Result<PartGradient> {
     let n = part.len();
     if n == 0 {
         return Ok(PartGradient::default());
@@ -38,7 +60,13 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
 
     // Encoder.
     let enc_in = vae.condition(&part.x, part.y.as_ref())?;
-    let h1 = relu_with_bias(enc_in.matmul(&enc0.weight().t()?)?, enc0.bias())?;
+    let sparse = (first_layer == FirstLayer::SkipZeroInputs).then(|| SparseInput::new(&enc_in)).transpose()?;
+    let w1 = enc0.weight();
+    let a1 = match &sparse {
+        Some(x) => x.times_transposed(w1)?,
+        None => enc_in.matmul(&w1.t()?)?,
+    };
+    let h1 = relu_with_bias(a1, enc0.bias())?;
     let s = rows(&enc2.forward(&h1)?)?;
     let eps = rows(&part.eps)?;
 
@@ -104,8 +132,80 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
     let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
     put(enc2, &ds, &h1)?;
     let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
-    put(enc0, &d_a1, &enc_in)?;
+    match &sparse {
+        Some(x) => {
+            grads.insert(w1, x.weight_gradient(&d_a1)?);
+            if let Some(b) = enc0.bias() {
+                grads.insert(b, d_a1.sum(0)?);
+            }
+        }
+        None => put(enc0, &d_a1, &enc_in)?,
+    }
     Ok(PartGradient { recon_sum, kl_sum, grads })
+}
+
+/// A layer input [n, D] that is mostly zeros (blank pixels), stored by its non-zero entries.
+struct SparseInput {
+    n: usize,
+    d: usize,
+    /// Per row, (column, value) of its non-zero entries.
+    entries: Vec<Vec<(usize, f32)>>,
+}
+
+impl SparseInput {
+    fn new(x: &Tensor) -> Result<Self> {
+        let (n, d) = x.dims2()?;
+        let values = rows(x)?;
+        let entries = values.chunks_exact(d.max(1)).map(|row| row.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).collect()).collect();
+        Ok(Self { n, d, entries })
+    }
+
+    /// This [n, D] times `w`ᵀ for `w` [H, D]: [n, H], one row of wᵀ per non-zero entry.
+    fn times_transposed(&self, w: &Tensor) -> Result<Tensor> {
+        let (h, d) = w.dims2()?;
+        let wt = transpose(&rows(w)?, h, d);
+        let mut out = vec![0f32; self.n * h];
+        for (row, entries) in out.chunks_exact_mut(h.max(1)).zip(&self.entries) {
+            for &(p, v) in entries {
+                for (o, &w) in row.iter_mut().zip(&wt[p * h..(p + 1) * h]) {
+                    *o += v * w;
+                }
+            }
+        }
+        Tensor::from_vec(out, (self.n, h), w.device())
+    }
+
+    /// The gradient of the weight [H, D] of `self · wᵀ` from its output's gradient `d_out` [n, H]:
+    /// d_outᵀ · self, built as its transpose [D, H] one row update per non-zero entry.
+    fn weight_gradient(&self, d_out: &Tensor) -> Result<Tensor> {
+        let h = d_out.dim(1)?;
+        let g = rows(d_out)?;
+        let mut out = vec![0f32; self.d * h];
+        for (g_row, entries) in g.chunks_exact(h.max(1)).zip(&self.entries) {
+            for &(p, v) in entries {
+                for (o, &g) in out[p * h..(p + 1) * h].iter_mut().zip(g_row) {
+                    *o += v * g;
+                }
+            }
+        }
+        Tensor::from_vec(transpose(&out, self.d, h), (h, self.d), d_out.device())
+    }
+}
+
+/// The transpose of `m` [rows, cols] (row-major): [cols, rows], in cache-sized tiles.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut out = vec![0f32; m.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * rows + r] = m[r * cols + c];
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The values of a tensor as one row-major vector.
