@@ -10,7 +10,7 @@ pub fn latent_to_f16_bytes(z: &[f32]) -> Vec<u8> {
 
 /// The latent point stored in `bytes` by [`latent_to_f16_bytes`]; `None` for an odd length.
 pub fn latent_from_f16_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     Some(bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect())

@@ -117,7 +117,7 @@ impl PackedVae {
     /// Rows of `width` values (B images or latent points), each followed by its one-hot label
     /// for a conditional model: [B, width (+ C)].
     fn with_labels(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<Vec<f32>> {
-        if width == 0 || rows.is_empty() || rows.len() % width != 0 {
+        if width == 0 || rows.is_empty() || !rows.len().is_multiple_of(width) {
             let what = if width == IMAGE_PIXELS { "image" } else { "latent" };
             candle_core::bail!("{} {what} values are not a whole number of {width}-value rows", rows.len());
         }
@@ -214,7 +214,7 @@ pub fn decode_tiles_rgba(decoder: &PackedVae, z: &[f32], labels: Option<&[u8]>, 
             for (px, &logit) in out[start..start + 4 * IMAGE_SIDE].chunks_exact_mut(4).zip(line) {
                 // sigmoid is in [0, 1]: no clamp needed before rounding to a byte.
                 let g = (sigmoid(logit) * 255.0 + 0.5) as u32;
-                px.copy_from_slice(&(0xff00_0000 | g * 0x0001_0101).to_le_bytes());
+                px.copy_from_slice(&(0xff00_0000 | (g * 0x0001_0101)).to_le_bytes());
             }
         }
     }

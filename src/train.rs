@@ -239,7 +239,7 @@ impl Trainer {
         if healthy {
             self.best_loss = self.best_loss.min(stats.neg_elbo);
             self.healthy_steps += 1;
-            if self.healthy_steps % CHECKPOINT_EVERY == 0 {
+            if self.healthy_steps.is_multiple_of(CHECKPOINT_EVERY) {
                 self.checkpoint = Some(self.snapshot()?);
             }
         } else {
@@ -273,7 +273,7 @@ impl Trainer {
 
     fn gradients_finite(&self, grads: &candle_core::backprop::GradStore) -> Result<bool> {
         for var in &self.params {
-            if let Some(g) = grads.get(&var) {
+            if let Some(g) = grads.get(var) {
                 // NaN propagates through the sum and an inf stays inf (or becomes NaN).
                 if !g.sum_all()?.to_scalar::<f32>()?.is_finite() {
                     return Ok(false);
