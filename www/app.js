@@ -387,6 +387,7 @@ function exposeDebugHooks(training) {
     memory: () => ({ mainWasmBytes: memoryBytes(), workerWasmBytes: training.workerMemoryBytes }),
     panicMain: () => onNextFrame('debug-panic', () => wasm().debugPanic('deliberate test panic (main thread)'), 0),
     panicWorker: () => training.worker?.postMessage({ type: 'debug-panic' }),
+    panicHelper: () => training.worker?.postMessage({ type: 'debug-panic-helper' }),
   };
 }
 

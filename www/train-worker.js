@@ -128,6 +128,7 @@ function fromHelper(type) {
 
 /** One step on two cores: this worker computes the first half, the helper the second. */
 async function twoCoreStep(trainer) {
+  if (!helper) throw Object.assign(new Error('the helper worker is gone'), { crashed: true });
   const batchSize = trainer.beginStep();
   const images = trainer.partImages(1, 2);
   const noise = trainer.partNoise(1, 2);
@@ -157,6 +158,8 @@ async function onHelperMessage(msg) {
     post({ type: 'helper-part', grads, recon, kl, memoryBytes: memoryBytes() }, [grads.buffer]);
   } else if (msg.type === 'helper-finish') {
     helperTrainer.finishStep(msg.grads, msg.recon, msg.kl);
+  } else if (msg.type === 'helper-debug-panic') {
+    debugPanic('deliberate test panic (helper worker)');
   }
 }
 
@@ -275,6 +278,8 @@ self.onmessage = async ({ data: msg }) => {
     } else if (msg.type === 'debug-panic') {
       await wasmReady;
       debugPanic('deliberate test panic (training worker)');
+    } else if (msg.type === 'debug-panic-helper') {
+      helper?.worker.postMessage({ type: 'helper-debug-panic' });
     }
   } catch (err) {
     postError(err);

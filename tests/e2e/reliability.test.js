@@ -95,6 +95,23 @@ test('a panic in the training worker is caught and the worker replaced; training
   assert.deepEqual(unexpected(), []);
 });
 
+test('a panic in the helper worker of two-core training is caught, the workers replaced, and training starts again', async () => {
+  await page.selectOption('[data-testid=train-cores]', '2');
+  await page.click('[data-testid=train-start]');
+  await page.waitForFunction(() => /two workers/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => /^\d+ \//.test(document.getElementById('train-step').textContent), null, { timeout: 30000 });
+  await page.evaluate(() => window.vaeDebug.panicHelper());
+  await page.waitForFunction(() => /training worker crashed \(the helper worker failed/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 15000 });
+  assert.equal(await page.locator('[data-testid=train-start]').textContent(), 'Start');
+  await sliderStillDecodes('after the helper crash');
+  await page.click('[data-testid=train-start]');
+  await page.waitForFunction(() => /^Training 784.*two workers/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 30000 });
+  const first = await page.locator('#train-step').textContent();
+  await page.waitForFunction((s) => document.getElementById('train-step').textContent !== s, first, { timeout: 15000 });
+  await page.click('[data-testid=train-reset]');
+  assert.deepEqual(unexpected(), []);
+});
+
 test('the page has a strict content policy, no inline scripts or handlers, and violations are detected', async () => {
   const html = readFileSync(join(ROOT, 'index.html'), 'utf8');
   const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '';
