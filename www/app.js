@@ -388,6 +388,7 @@ function exposeDebugHooks(training) {
     panicMain: () => onNextFrame('debug-panic', () => wasm().debugPanic('deliberate test panic (main thread)'), 0),
     panicWorker: () => training.worker?.postMessage({ type: 'debug-panic' }),
     panicHelper: () => training.worker?.postMessage({ type: 'debug-panic-helper' }),
+    panicGridWorker: () => map.workers?.debugPanic(),
   };
 }
 

@@ -41,6 +41,11 @@ export class GridWorkers {
     })));
   }
 
+  /** Test hook (`?debug`): makes the first worker panic. */
+  debugPanic() {
+    this.workers[0]?.worker.postMessage({ type: 'debug-panic' });
+  }
+
   #spawn() {
     const w = { worker: new Worker(new URL('./grid-worker.js', import.meta.url), { type: 'module' }), loaded: 0 };
     w.worker.onmessage = ({ data }) => {

@@ -112,6 +112,28 @@ test('a panic in the helper worker of two-core training is caught, the workers r
   assert.deepEqual(unexpected(), []);
 });
 
+test('a panic in a grid worker hands grid decoding back to the main thread', async () => {
+  const metrics = () => page.evaluate(() => ({ ...window.vaeMetrics }));
+  const repaint = async () => {
+    const before = (await metrics()).gridPaints;
+    await page.click('[data-testid=reset-view]');
+    await page.waitForFunction((n) => window.vaeMetrics.gridPaints > n, before, { timeout: 10000 });
+  };
+  for (let i = 0; i < 20 && !((await metrics()).gridsFromWorkers > 0); i++) await repaint();
+  const fromWorkers = (await metrics()).gridsFromWorkers;
+  assert.ok(fromWorkers > 0, 'grids come from the grid workers before the panic');
+  await page.evaluate(() => window.vaeDebug.panicGridWorker());
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const paints = (await metrics()).gridPaints;
+  await repaint();
+  await repaint();
+  const after = await metrics();
+  assert.ok(after.gridPaints >= paints + 2, 'the grid keeps being painted');
+  assert.equal(after.gridsFromWorkers, fromWorkers, 'by the main thread, once a grid worker failed');
+  await sliderStillDecodes('after the grid worker crash');
+  assert.deepEqual(unexpected(), []);
+});
+
 test('the page has a strict content policy, no inline scripts or handlers, and violations are detected', async () => {
   const html = readFileSync(join(ROOT, 'index.html'), 'utf8');
   const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1] ?? '';
