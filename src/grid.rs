@@ -81,23 +81,28 @@ pub fn one_hot_for(vae: &Vae, labels: &[u8], count: usize) -> Result<Tensor> {
 /// Tiles `cols`·`rows` images (784 intensities each, row-major order) into one (28·cols)×(28·rows)
 /// greyscale image: row-major bytes.
 pub fn tile_images(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
-    let width = IMAGE_SIDE * cols;
-    let mut out = vec![0u8; width * IMAGE_SIDE * rows];
-    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
-        let (gr, gc) = (k / cols, k % cols);
-        for (r, line) in img.chunks_exact(IMAGE_SIDE).enumerate() {
-            let start = (gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE;
-            for (dst, &v) in out[start..start + IMAGE_SIDE].iter_mut().zip(line) {
-                *dst = intensity_byte(v);
-            }
-        }
-    }
-    out
+    tile(images, cols, rows, |g| [g])
 }
 
 /// [`tile_images`] as opaque RGBA (grey) pixels, ready for a canvas `ImageData`.
 pub fn tile_rgba(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
-    tile_images(images, cols, rows).into_iter().flat_map(|g| [g, g, g, 255]).collect()
+    tile(images, cols, rows, |g| [g, g, g, 255])
+}
+
+/// The tiling of [`tile_images`], each pixel written as the `N` bytes `pixel` makes of its byte.
+fn tile<const N: usize>(images: &[f32], cols: usize, rows: usize, pixel: impl Fn(u8) -> [u8; N]) -> Vec<u8> {
+    let width = IMAGE_SIDE * cols;
+    let mut out = pixel(0).repeat(width * IMAGE_SIDE * rows); // unused tiles stay black
+    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
+        let (gr, gc) = (k / cols, k % cols);
+        for (r, line) in img.chunks_exact(IMAGE_SIDE).enumerate() {
+            let start = N * ((gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE);
+            for (dst, &v) in out[start..start + N * IMAGE_SIDE].chunks_exact_mut(N).zip(line) {
+                dst.copy_from_slice(&pixel(intensity_byte(v)));
+            }
+        }
+    }
+    out
 }
 
 /// An intensity in [0, 1] as a byte, rounded to nearest (written as +0.5 and truncate: `round`

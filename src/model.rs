@@ -161,6 +161,11 @@ impl Vae {
 
 /// One-hot rows for `labels` (each < `classes`): [B, C] F32.
 pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Result<Tensor> {
+    Tensor::from_vec(one_hot_rows(labels, classes)?, (labels.len(), classes), device)
+}
+
+/// [`one_hot`] as B·C row-major values.
+pub fn one_hot_rows(labels: &[u8], classes: usize) -> Result<Vec<f32>> {
     let mut rows = vec![0f32; labels.len() * classes];
     for (i, &label) in labels.iter().enumerate() {
         if label as usize >= classes {
@@ -168,5 +173,5 @@ pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Result<Tensor>
         }
         rows[i * classes + label as usize] = 1.0;
     }
-    Tensor::from_vec(rows, (labels.len(), classes), device)
+    Ok(rows)
 }

@@ -8,13 +8,14 @@
 //! compiler vectorises this plain Rust into), streaming one panel (16 KB for H = 512, which stays
 //! in L1) per column block. Inputs that are zero in all of a block's rows are skipped
 //! ([`ActiveRows`]): hidden units the ReLU zeroed (about 40% of the grid's product) and blank
-//! pixels (most of a digit). Bias, ReLU and sigmoid are applied in the same passes.
+//! pixels (most of a digit). Bias and ReLU are applied in the same pass, and the sigmoid needs no
+//! libm call.
 //! [`Vae::encode`] and [`Vae::decode`] are the reference: tests/packed.rs checks this against them.
 
 use candle_core::Result;
 use candle_nn::Linear;
 
-use crate::model::{Vae, IMAGE_PIXELS, IMAGE_SIDE};
+use crate::model::{one_hot_rows, Vae, IMAGE_PIXELS};
 
 /// Output rows per register block.
 const MR: usize = 4;
@@ -131,12 +132,9 @@ impl PackedVae {
                     candle_core::bail!("{} labels for {b} inputs", labels.len());
                 }
                 let mut inputs = Vec::with_capacity(b * (width + c));
-                for (row, &label) in rows.chunks_exact(width).zip(labels) {
-                    if label as usize >= c {
-                        candle_core::bail!("label {label} is out of range for {c} classes");
-                    }
+                for (row, hot) in rows.chunks_exact(width).zip(one_hot_rows(labels, c)?.chunks_exact(c)) {
                     inputs.extend_from_slice(row);
-                    inputs.extend((0..c).map(|k| if k == label as usize { 1.0 } else { 0.0 }));
+                    inputs.extend_from_slice(hot);
                 }
                 Ok(inputs)
             }
@@ -198,25 +196,4 @@ pub fn sigmoid(x: f32) -> f32 {
     let e = p * f32::from_bits(((k as i32 + 127) as u32) << 23); // e^−|x| in (0, 1]
     let s = 1.0 / (1.0 + e);
     if x >= 0.0 { s } else { e * s }
-}
-
-/// Decodes `cols`·`rows` latent points (row-major grid order; labels for a conditional model) and
-/// tiles them into the RGBA pixels of a (28·cols)×(28·rows) opaque grey image, with the sigmoid
-/// and byte conversion in the same pass: [`crate::grid::tile_rgba`] of the decoded images.
-pub fn decode_tiles_rgba(decoder: &PackedVae, z: &[f32], labels: Option<&[u8]>, cols: usize, rows: usize) -> Result<Vec<u8>> {
-    let logits = decoder.logits(z, labels)?;
-    let width = IMAGE_SIDE * cols;
-    let mut out = vec![0u8; width * IMAGE_SIDE * rows * 4];
-    for (k, image) in logits.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
-        let (gr, gc) = (k / cols, k % cols);
-        for (r, line) in image.chunks_exact(IMAGE_SIDE).enumerate() {
-            let start = 4 * ((gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE);
-            for (px, &logit) in out[start..start + 4 * IMAGE_SIDE].chunks_exact_mut(4).zip(line) {
-                // sigmoid is in [0, 1]: no clamp needed before rounding to a byte.
-                let g = (sigmoid(logit) * 255.0 + 0.5) as u32;
-                px.copy_from_slice(&(0xff00_0000 | (g * 0x0001_0101)).to_le_bytes());
-            }
-        }
-    }
-    Ok(out)
 }

@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::packed::{decode_tiles_rgba, PackedVae};
+use crate::packed::PackedVae;
 use crate::{anomaly, conditional, grid, loss};
 use crate::model::{Vae, IMAGE_PIXELS};
 use crate::rng::Rng;
@@ -114,7 +114,8 @@ impl Model {
         }
         let z = grid::grid_latents(xs, ys, (dim_x, dim_y), base);
         let labels = label.map(|label| vec![label; xs.len() * ys.len()]);
-        decode_tiles_rgba(&self.packed, &z, labels.as_deref(), xs.len(), ys.len()).map_err(js_error)
+        let images = self.packed.decode(&z, labels.as_deref()).map_err(js_error)?;
+        Ok(grid::tile_rgba(&images, xs.len(), ys.len()))
     }
 
     /// The posterior means of images `start..start+count` of `images`: count·L values.
@@ -147,7 +148,7 @@ impl Model {
 impl Model {
     /// Images (B·784 values) as a tensor [B, 784], with one-hot labels for a conditional model.
     fn model_input(&self, images: &[f32], labels: Option<&[u8]>) -> Result<(Tensor, Option<Tensor>), JsError> {
-        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(IMAGE_PIXELS) {
             return Err(JsError::new(&format!("{} values are not a whole number of 784-pixel images", images.len())));
         }
         let b = images.len() / IMAGE_PIXELS;
