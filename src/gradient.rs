@@ -106,16 +106,18 @@ pub fn negative_elbo_gradient_with(vae: &Vae, part: &Minibatch, batch_size: usiz
     let d_logits = Tensor::from_vec(logits, (n, IMAGE_PIXELS), device)?;
 
     let mut grads = GradStore::default();
-    let mut put = |layer: &candle_nn::Linear, d_out: &Tensor, input: &Tensor| -> Result<()> {
-        grads.insert(layer.weight(), d_out.t()?.matmul(input)?);
+    // A layer's gradients from its output's gradient `d_out` and its input: d_outᵀ · input for the
+    // weight, d_out's column sums for the bias.
+    let mut put = |layer: &candle_nn::Linear, d_out: &Tensor, d_weight: Tensor| -> Result<()> {
+        grads.insert(layer.weight(), d_weight);
         if let Some(b) = layer.bias() {
             grads.insert(b, d_out.sum(0)?);
         }
         Ok(())
     };
-    put(dec2, &d_logits, &h3)?;
+    put(dec2, &d_logits, d_logits.t()?.matmul(&h3)?)?;
     let d_a3 = relu_backward(d_logits.matmul(dec2.weight())?, &h3)?;
-    put(dec0, &d_a3, &dec_in)?;
+    put(dec0, &d_a3, d_a3.t()?.matmul(&dec_in)?)?;
     let dz = rows(&d_a3.matmul(dec0.weight())?)?;
     let width = dec_in.dim(1)?; // L, or L + C for a conditional model
 
@@ -130,17 +132,13 @@ pub fn negative_elbo_gradient_with(vae: &Vae, part: &Minibatch, batch_size: usiz
         }
     }
     let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
-    put(enc2, &ds, &h1)?;
+    put(enc2, &ds, ds.t()?.matmul(&h1)?)?;
     let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
-    match &sparse {
-        Some(x) => {
-            grads.insert(w1, x.weight_gradient(&d_a1)?);
-            if let Some(b) = enc0.bias() {
-                grads.insert(b, d_a1.sum(0)?);
-            }
-        }
-        None => put(enc0, &d_a1, &enc_in)?,
-    }
+    let d_w1 = match &sparse {
+        Some(x) => x.weight_gradient(&d_a1)?,
+        None => d_a1.t()?.matmul(&enc_in)?,
+    };
+    put(enc0, &d_a1, d_w1)?;
     Ok(PartGradient { recon_sum, kl_sum, grads })
 }
 

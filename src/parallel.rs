@@ -1,8 +1,8 @@
 //! Data parallelism: a minibatch split into parts whose gradients add up to the whole batch's.
 //!
 //! Part `i` of `n` holds images `i·B/n .. (i+1)·B/n`. Its loss is its images' summed (β-weighted)
-//! negative ELBO divided by the *whole* batch size B, so the parts' gradients sum to the gradient of
-//! the batch mean. Natively the parts run on threads ([`crate::train::Trainer::set_shards`]); in
+//! negative ELBO divided by the *whole* batch size B, so the parts' gradients
+//! ([`crate::gradient::negative_elbo_gradient`]) sum to the gradient of the batch mean. Natively the parts run on threads ([`crate::train::Trainer::set_shards`]); in
 //! the browser on two workers, each with a trainer made alike: the first draws the batch and sends
 //! the second its part's images and noise; they swap their parts' gradients as flat vectors
 //! ([`flatten`], [`unflatten`]) and both apply the sum. The sum of two parts is the same on both
@@ -10,8 +10,6 @@
 
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
-
-use crate::model::Vae;
 
 /// The images of one step and their reparameterisation noise.
 pub struct Minibatch {
@@ -53,12 +51,6 @@ pub struct PartGradient {
     pub kl_sum: f64,
     /// Gradient of its images' summed loss / B.
     pub grads: GradStore,
-}
-
-/// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight `beta`
-/// ([`crate::gradient::negative_elbo_gradient`]). An empty part contributes nothing.
-pub fn part_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
-    crate::gradient::negative_elbo_gradient(vae, part, batch_size, beta)
 }
 
 /// Adds `other` into `total`, for every parameter in `params`.

@@ -8,7 +8,8 @@ use crate::data::Dataset;
 use crate::loss::{iwae_nll, negative_elbo};
 use crate::model::{Vae, VaeConfig};
 use crate::optim::Adam;
-use crate::parallel::{self, part_gradient, Minibatch, PartGradient};
+use crate::gradient::negative_elbo_gradient;
+use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::weights;
 
@@ -166,7 +167,7 @@ impl Trainer {
         let beta = self.config.beta;
         let vae = &self.vae;
         let b = batch.len();
-        let part = move |i: usize| part_gradient(vae, &batch.part(i, shards)?, b, beta);
+        let part = move |i: usize| negative_elbo_gradient(vae, &batch.part(i, shards)?, b, beta);
         let parts: Vec<Result<PartGradient>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (1..shards).map(|i| scope.spawn(move || part(i))).collect();
             let mut parts = vec![part(0)];
@@ -209,7 +210,7 @@ impl Trainer {
 
     /// The gradient of `part`, images of a step on `batch_size` images (see [`crate::parallel`]).
     pub fn part_gradient(&self, part: &Minibatch, batch_size: usize) -> Result<PartGradient> {
-        part_gradient(&self.vae, part, batch_size, self.config.beta)
+        negative_elbo_gradient(&self.vae, part, batch_size, self.config.beta)
     }
 
     /// The parameters in the order of flattened gradients ([`parallel::flatten`]): sorted by name.

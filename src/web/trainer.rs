@@ -114,10 +114,9 @@ impl Trainer {
         if images.len() != n * IMAGE_PIXELS || noise.len() != n * l || n > batch_size {
             return Err(JsError::new(&format!("a part of {} image values and {} noise values does not fit a step on {batch_size} images", images.len(), noise.len())));
         }
-        let device = Device::Cpu;
-        let part = (|| Ok::<_, candle_core::Error>(Minibatch { x: Tensor::from_vec(images, (n, IMAGE_PIXELS), &device)?, y: None, eps: Tensor::from_vec(noise, (n, l), &device)? }))()
-            .map_err(js_error)?;
-        self.gradient_of(&part, batch_size)
+        let x = Tensor::from_vec(images, (n, IMAGE_PIXELS), &Device::Cpu).map_err(js_error)?;
+        let eps = Tensor::from_vec(noise, (n, l), &Device::Cpu).map_err(js_error)?;
+        self.gradient_of(&Minibatch { x, y: None, eps }, batch_size)
     }
 
     /// `[recon, kl]`: the summed loss terms (nats) of the part whose gradient was computed last.
