@@ -199,21 +199,21 @@ async function computeScatter(model, dataset) {
 async function loadModel(entry) {
   setStatus(`Loading ${entry.label}…`);
   const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
-  activateModel(new (wasm().Model)(bytes), entry);
+  activateModel(new (wasm().Model)(bytes), bytes, entry);
 }
 
 /**
- * Makes `model` the one every view uses and redraws everything. With `live` (weights streaming
+ * Makes `model` (loaded from `bytes`) the one every view uses and redraws everything. With `live` (weights streaming
  * from the training worker) the sliders, view and scatter stay as they are when L is unchanged.
  */
-function activateModel(model, entry, live = false) {
+function activateModel(model, bytes, entry, live = false) {
   const sameShape = live && state.model?.latentSize === model.latentSize;
   state.scatterJob += 1; // a scatter still being computed belongs to the old model
   state.model?.free();
   state.model = model;
   state.entry = entry;
   const L = model.latentSize;
-  map.setModel(model, sameShape);
+  map.setModel(model, bytes, sameShape);
   if (sameShape) {
     sliders.onInput(sliders.values());
   } else {
@@ -276,7 +276,7 @@ function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset 
     throw new Error(`${name} is a conditional VAE (${classes} label inputs); the explorer takes plain VAEs. The shipped conditional models are in the style-transfer panel.`);
   }
   const label = live ? `Trained in this tab (784-${model.hiddenSize}-${model.latentSize})` : `File: ${name}`;
-  activateModel(model, customEntry(name, label, dataset, bytes), live);
+  activateModel(model, bytes, customEntry(name, label, dataset, bytes), live);
 }
 
 function bindControls() {
@@ -369,7 +369,7 @@ async function recoverEngine(err) {
     const entry = state.entry;
     const z = sliders.values();
     const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file));
-    activateModel(new (wasm().Model)(bytes), entry, true);
+    activateModel(new (wasm().Model)(bytes), bytes, entry, true);
     if (z.length === state.model.latentSize) sliders.setValues(z);
     computeScatter(state.model, entry.dataset).catch((e) => showError(e, 'test-set scatter'));
     setStatus(`Recovered from an internal error (${err.message}): the engine was restarted and ${entry.label} reloaded.`);

@@ -19,6 +19,7 @@ export class LatentMap {
   constructor({ grid, overlay, gauss, onHover, onPick }) {
     Object.assign(this, { grid, overlay, gauss, onHover, onPick });
     this.model = null;
+    this.modelBytes = null;
     this.workers = null; // GridWorkers, once started
     this.n = 20;
     this.dims = [0, 1];
@@ -34,12 +35,16 @@ export class LatentMap {
   /** Decodes grids on `workers` (GridWorkers) from now on, whenever they are ready. */
   useWorkers(workers) {
     this.workers = workers;
-    if (this.model) workers.setModel(this.model.toSafetensors());
+    if (this.modelBytes) workers.setModel(this.modelBytes);
   }
 
-  /** Uses `model`; keeps the view, dimensions and scatter when `keepView` and the latent size match. */
-  setModel(model, keepView = false) {
-    this.workers?.setModel(model.toSafetensors());
+  /**
+   * Uses `model`, loaded from `bytes` (its `.safetensors` file, for the grid workers); keeps the
+   * view, dimensions and scatter when `keepView` and the latent size match.
+   */
+  setModel(model, bytes, keepView = false) {
+    this.modelBytes = bytes;
+    this.workers?.setModel(bytes);
     if (keepView && this.model && model.latentSize === this.base.length) {
       this.model = model;
       this.#requestGrid(false); // same view and scatter: the overlay stays as it is
