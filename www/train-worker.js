@@ -45,13 +45,18 @@ async function imageSet(dataset, split) {
   return sets.get(key);
 }
 
+/** Counts starts and resets: a start still loading when a newer one (or a reset) comes gives up. */
+let starts = 0;
+
 async function start(config) {
+  const generation = ++starts;
   stop();
   await wasmReady;
   post({ type: 'status', text: `Loading the ${config.dataset} data…` });
   const cores = config.cores === 2 ? 2 : 1;
   const helperReady = cores === 2 ? startHelper(config) : null;
   const [train, test] = await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
+  if (generation !== starts) return;
   const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.latent, config.hidden,
     config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
   job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0 };
@@ -59,10 +64,11 @@ async function start(config) {
   try {
     await helperReady;
   } catch (err) {
+    if (generation !== starts) return; // superseded: the newer start already stopped this job
     stop();
     throw err;
   }
-  if (job !== j) return; // reset or restarted while the helper loaded
+  if (generation !== starts) return;
   j.running = true;
   post({
     type: 'started', cores, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
@@ -73,7 +79,6 @@ async function start(config) {
   postScatter(job);
   setTimeout(runSlice, 0);
 }
-
 
 /** Ends the job; a step in flight (waiting for the helper) frees the trainer when it returns. */
 function stop() {
@@ -88,19 +93,25 @@ function stop() {
 // ---- The helper (two cores) ----------------------------------------------------------------
 // Seen from this worker: a nested worker and the replies it owes, one at a time.
 let helper = null; // { worker, waiting: { type, resolve, reject } | null, memoryBytes }
+let helperFailure = null; // why the last helper stopped, for the step that finds it gone
 
 function helperFailed(err) {
   const waiting = helper?.waiting;
   helper?.worker.terminate();
   helper = null;
+  helperFailure = err;
   waiting?.reject(err);
 }
+
+/** The error for a step that needs the helper after it failed. */
+const helperGone = () => helperFailure ?? Object.assign(new Error('the helper worker is gone'), { crashed: true });
 
 /** Starts (or restarts) the helper's trainer; resolves when it is ready. */
 function startHelper(config) {
   if (!helper) {
     const worker = new Worker(new URL(import.meta.url), { type: 'module' });
     helper = { worker, waiting: null, memoryBytes: 0 };
+    helperFailure = null;
     worker.onmessage = ({ data }) => {
       if (data.type === 'error') helperFailed(Object.assign(new Error(`the helper worker failed: ${data.message}`), { crashed: data.crashed }));
       else if (data.type === helper?.waiting?.type) {
@@ -121,14 +132,14 @@ function startHelper(config) {
 /** The helper's next message of `type`. */
 function fromHelper(type) {
   return new Promise((resolve, reject) => {
-    if (!helper) reject(new Error('the helper worker is gone'));
+    if (!helper) reject(helperGone());
     else helper.waiting = { type, resolve, reject };
   });
 }
 
 /** One step on two cores: this worker computes the first half, the helper the second. */
 async function twoCoreStep(trainer) {
-  if (!helper) throw Object.assign(new Error('the helper worker is gone'), { crashed: true });
+  if (!helper) throw helperGone();
   const batchSize = trainer.beginStep();
   const images = trainer.partImages(1, 2);
   const noise = trainer.partNoise(1, 2);
@@ -200,10 +211,10 @@ async function runSlice() {
   try {
     while (performance.now() - t0 < SLICE_MS && j.running) {
       j.busy = true;
-      const report = j.cores === 2 ? await twoCoreStep(j.trainer) : j.trainer.step();
+      const result = j.cores === 2 ? await twoCoreStep(j.trainer) : j.trainer.step();
       j.busy = false;
       if (j.stopped) break;
-      const [negElbo, recon, kl, n, diverged] = report;
+      const [negElbo, recon, kl, n, diverged] = result;
       if (diverged) {
         // The trainer already went back to its last good weights and halved the learning rate.
         j.running = false;
@@ -273,6 +284,7 @@ self.onmessage = async ({ data: msg }) => {
       post({ type: 'resumed', step: job.trainer.steps });
       setTimeout(runSlice, 0);
     } else if (msg.type === 'reset') {
+      starts += 1;
       stop();
       post({ type: 'reset' });
     } else if (msg.type === 'debug-panic') {
