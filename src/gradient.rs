@@ -37,8 +37,9 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
 pub enum FirstLayer {
     /// candle's matmul.
     Dense,
-    /// Over the non-zero inputs only ([`SparseInput`]). In wasm this makes a step about 12%
-    /// faster; natively gemm's AVX-512 kernels beat it, so it is only used in wasm.
+    /// Over the non-zero inputs only ([`SparseInput`]). In wasm this made training 9–14% faster
+    /// (6,000 → 6,860 samples/s on one worker, 8,050 → 8,790 on two); natively gemm's AVX-512
+    /// kernels beat it, so it is only used in wasm.
     SkipZeroInputs,
 }
 

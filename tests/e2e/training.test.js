@@ -7,7 +7,7 @@
 // off-origin requests).
 //
 // Measured numbers quoted below are from Chromium 156 on a 2-core machine (in-tab trainer at
-// 784-256-4, batch 128, two cores: 7,300–9,800 samples/s, depending on what else runs on the machine).
+// 784-256-4, batch 128, two cores: about 9,800 samples/s, less when other work shares the machine).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
