@@ -7,6 +7,7 @@ import { GridWorkers } from './grid-workers.js';
 import { LatentSliders } from './sliders.js';
 import { paintGrey, paintTiles, blank, CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
+import { watchVisibility } from './dom.js';
 import { setStatus, showError, setProgress, setCrashHandler } from './status.js';
 import { fetchBytes } from './fetch.js';
 import { metrics } from './metrics.js';
@@ -44,6 +45,7 @@ const sliders = new LatentSliders($('sliders'), (z) => {
 const map = new LatentMap({
   grid: $('latent-grid'),
   overlay: $('map-overlay'),
+  markers: $('map-markers'),
   gauss: { cdf: (z) => wasm().normalCdf(z), quantile: (p) => wasm().normalQuantile(p) },
   onHover: (z) => onNextFrame('decoded', () => showDecoded(z ?? sliders.values()), 1),
   onPick: (z, index) => {
@@ -65,6 +67,33 @@ const uses = {
   error: (err, context) => showError(err, context),
 };
 const panels = [];
+/** Panels that missed live model updates (weights streaming in) while out of view. */
+const behind = new Set();
+/** Per panel, whether it is in or near the view. */
+const panelInView = new Map();
+
+/** Adds `panel`, whose section is `root`; one out of view catches up on live updates when it comes into view. */
+function addPanel(panel, root) {
+  panels.push(panel);
+  panelInView.set(panel, watchVisibility(root, () => {
+    if (behind.delete(panel)) forEachPanel((p) => p === panel && p.onModel());
+  }));
+}
+
+/**
+ * Tells the panels the model changed, each in its own task. Live updates (new weights every
+ * 0.5 s while training) reach only the panels in view; the others are told when they come into view.
+ */
+function modelChanged(live) {
+  eachPanelInItsOwnTask((p) => {
+    if (live && !panelInView.get(p)()) behind.add(p);
+    else {
+      behind.delete(p);
+      return p.onModel();
+    }
+    return undefined;
+  });
+}
 
 /**
  * Tells the panels the input changed, once the drawing pauses (they do more work than a frame
@@ -215,7 +244,7 @@ function activateModel(model, bytes, entry, live = false) {
   const L = model.latentSize;
   map.setModel(model, bytes, sameShape);
   if (sameShape) {
-    sliders.onInput(sliders.values());
+    onNextFrame('decoded', () => showDecoded(sliders.values()), 1); // the same point, decoded by the new weights
   } else {
     sliders.setSize(L);
     setupDims(L);
@@ -223,8 +252,7 @@ function activateModel(model, bytes, entry, live = false) {
   }
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
-  // Each panel in its own task, so a model change (every 0.5 s while training) never blocks a frame.
-  afterFirstGrid(() => eachPanelInItsOwnTask((p) => p.onModel()));
+  afterFirstGrid(() => modelChanged(live));
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   setupLegend(entry.dataset);
@@ -420,8 +448,10 @@ async function main() {
   setProgress(0.05);
   await startEngine();
   setProgress(0.3);
-  panels.push(new GalleryPanel(uses), new InterpolatePanel(uses), new InpaintPanel(uses), new AnomalyPanel(uses),
-    new StyleTransferPanel(uses), new CompressPanel(uses), new BlurPanel(uses));
+  for (const [Panel, root] of [[GalleryPanel, 'gallery-panel'], [InterpolatePanel, 'interp-panel'], [InpaintPanel, 'inpaint-panel'],
+    [AnomalyPanel, 'anomaly-panel'], [StyleTransferPanel, 'cvae-panel'], [CompressPanel, 'compress-panel'], [BlurPanel, 'blur-panel']]) {
+    addPanel(new Panel(uses), $(root));
+  }
   const shared = parseShareHash(location.hash);
   await loadModel(MODELS.find((m) => m.file === shared?.model) ?? MODELS[0]);
   await openSharedView();

@@ -12,12 +12,14 @@ const BAND_ROWS = 4; // grid rows decoded per frame
 
 export class LatentMap {
   /**
+   * Canvases: `grid` for the decoded images, `overlay` for the scatter over it and `markers` for
+   * the two rings on top (they move far more often than the 10,000 scatter points do).
    * `gauss` = { cdf, quantile } (from wasm); `onHover(z | null)` while the pointer is over the map;
    * `onPick(z, index)` on a click (a press without a drag), with the index of the scatter point
    * clicked (within a few pixels), or −1.
    */
-  constructor({ grid, overlay, gauss, onHover, onPick }) {
-    Object.assign(this, { grid, overlay, gauss, onHover, onPick });
+  constructor({ grid, overlay, markers, gauss, onHover, onPick }) {
+    Object.assign(this, { grid, overlay, markersCanvas: markers, gauss, onHover, onPick });
     this.model = null;
     this.modelBytes = null;
     this.workers = null; // GridWorkers, once started
@@ -78,18 +80,20 @@ export class LatentMap {
     this.base = Float32Array.from(z);
     this.markers.point = this.base;
     if (changedOther) this.#requestGrid();
-    else this.#requestOverlay();
+    else this.#requestMarkers();
   }
 
   setDrawingMarker(z) {
+    const shown = this.markers.drawing;
+    if (shown === z || (shown && z && shown.length === z.length && shown.every((v, i) => v === z[i]))) return;
     this.markers.drawing = z;
-    this.#requestOverlay();
+    this.#requestMarkers();
   }
 
   /** `scatter` = { means: Float32Array (count·L), labels: Uint8Array, count, names } or null. */
   setScatter(scatter) {
     this.scatter = scatter;
-    this.#requestOverlay();
+    onNextFrame('scatter', () => this.#paintScatter(), 3);
   }
 
   resetView() {
@@ -114,12 +118,13 @@ export class LatentMap {
     const s = this.scatter;
     if (!s || this.showScatter === false) return -1;
     const rect = this.grid.getBoundingClientRect();
-    const latent = s.means.length / s.count;
-    const [dx, dy] = this.dims;
+    const uv = this.#scatterUv();
+    const { u0, u1, v0, v1 } = this.view;
     let best = -1;
     let bestDistance = radius;
     for (let i = 0; i < s.count; i++) {
-      const [x, y] = this.#toScreen(s.means[i * latent + dx], s.means[i * latent + dy], rect.width, rect.height);
+      const x = ((uv[2 * i] - u0) / (u1 - u0)) * rect.width;
+      const y = ((v1 - uv[2 * i + 1]) / (v1 - v0)) * rect.height;
       const d = Math.hypot(x - (clientX - rect.left), y - (clientY - rect.top));
       if (d < bestDistance) [best, bestDistance] = [i, d];
     }
@@ -143,8 +148,14 @@ export class LatentMap {
     if (overlayToo) this.#requestOverlay();
   }
 
+  /** Repaints the scatter and the markers (the view or the canvas size changed). */
   #requestOverlay() {
-    onNextFrame('overlay', () => this.#paintOverlay(), 3);
+    onNextFrame('scatter', () => this.#paintScatter(), 3);
+    this.#requestMarkers();
+  }
+
+  #requestMarkers() {
+    onNextFrame('markers', () => this.#paintMarkers(), 3);
   }
 
   #startPaint() {
@@ -243,28 +254,61 @@ export class LatentMap {
     return [((this.gauss.cdf(zx) - u0) / (u1 - u0)) * w, ((v1 - this.gauss.cdf(zy)) / (v1 - v0)) * h];
   }
 
-  #paintOverlay() {
+  /** Clears `canvas`, sized to its CSS box at the device's pixel ratio; returns { ctx, w, h, dpr }. */
+  #clearLayer(canvas) {
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(this.overlay.clientWidth * dpr));
-    const h = Math.max(1, Math.round(this.overlay.clientHeight * dpr));
-    if (this.overlay.width !== w) this.overlay.width = w;
-    if (this.overlay.height !== h) this.overlay.height = h;
-    const ctx = this.overlay.getContext('2d');
+    const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
+    const h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+    if (canvas.width !== w) canvas.width = w;
+    if (canvas.height !== h) canvas.height = h;
+    const ctx = canvas.getContext('2d');
     ctx.clearRect(0, 0, w, h);
-    const [dx, dy] = this.dims;
+    return { ctx, w, h, dpr };
+  }
+
+  /** The scatter's points in probability space, (Φ(z_x), Φ(z_y)) per point, kept until the scatter or the dimensions change. */
+  #scatterUv() {
     const s = this.scatter;
-    if (s && this.showScatter !== false) {
+    const [dx, dy] = this.dims;
+    if (this.uv?.scatter !== s || this.uv.dx !== dx || this.uv.dy !== dy) {
       const latent = s.means.length / s.count;
-      const r = 1.2 * dpr;
-      ctx.globalAlpha = 0.5;
+      const points = new Float32Array(2 * s.count);
       for (let i = 0; i < s.count; i++) {
-        const [x, y] = this.#toScreen(s.means[i * latent + dx], s.means[i * latent + dy], w, h);
-        if (x < -r || y < -r || x > w + r || y > h + r) continue;
-        ctx.fillStyle = CLASS_COLOURS[s.labels[i] % 10];
-        ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
+        points[2 * i] = this.gauss.cdf(s.means[i * latent + dx]);
+        points[2 * i + 1] = this.gauss.cdf(s.means[i * latent + dy]);
       }
-      ctx.globalAlpha = 1;
+      this.uv = { scatter: s, dx, dy, points };
     }
+    return this.uv.points;
+  }
+
+  /** The scatter, one path per class (ten fills, not one per point). */
+  #paintScatter() {
+    const { ctx, w, h, dpr } = this.#clearLayer(this.overlay);
+    const s = this.scatter;
+    if (!s || this.showScatter === false) return;
+    const uv = this.#scatterUv();
+    const { u0, u1, v0, v1 } = this.view;
+    const [sx, sy] = [w / (u1 - u0), h / (v1 - v0)];
+    const r = 1.2 * dpr;
+    const paths = CLASS_COLOURS.map(() => new Path2D());
+    for (let i = 0; i < s.count; i++) {
+      const x = (uv[2 * i] - u0) * sx;
+      const y = (v1 - uv[2 * i + 1]) * sy;
+      if (x < -r || y < -r || x > w + r || y > h + r) continue;
+      paths[s.labels[i] % 10].rect(x - r, y - r, 2 * r, 2 * r);
+    }
+    ctx.globalAlpha = 0.5;
+    paths.forEach((path, k) => {
+      ctx.fillStyle = CLASS_COLOURS[k];
+      ctx.fill(path);
+    });
+    ctx.globalAlpha = 1;
+  }
+
+  #paintMarkers() {
+    const { ctx, w, h, dpr } = this.#clearLayer(this.markersCanvas);
+    const [dx, dy] = this.dims;
     const ring = (z, colour, radius) => {
       if (!z) return;
       const [x, y] = this.#toScreen(z[dx], z[dy], w, h);

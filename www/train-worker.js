@@ -7,6 +7,13 @@
 // and sends the helper the second half's images and noise; the two compute one half of the
 // gradient each (on two cores), swap the halves and apply the same sum, so they stay identical
 // (src/parallel.rs). The helper only computes; this worker does everything else.
+//
+// With `config.cores` = 'auto' (the panel's default) it measures instead of guessing: the first
+// seconds of the run alternate two workers, one worker and two workers again (real steps of the
+// run, with the page doing its usual work meanwhile; while this worker steps alone the helper
+// applies the same gradient, so it stays in step), then keeps two workers only if they were
+// clearly faster. On a two-core machine two workers leave the page's main thread no core of its
+// own, so there they must be faster still (TWO_WORKERS_GAIN).
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
 
@@ -14,6 +21,15 @@ const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
 const HELDOUT_EVERY_MS = 3000;
 const HELDOUT_IMAGES = 1000;
+// The measuring phases of `cores: 'auto'`: workers and how long (ms of steps; at least
+// CALIBRATION_MIN_STEPS steps each). The first phase warms both wasm instances up and is not
+// counted; then one and two workers take turns in short phases, so that the machine's speed,
+// which drifts by tens of per cent within seconds here, favours neither.
+const CALIBRATION = [{ workers: 2, ms: 400, counted: false },
+  ...Array.from({ length: 10 }, (_, i) => ({ workers: 1 + (i % 2), ms: 300 }))];
+const CALIBRATION_MIN_STEPS = 4;
+/** How much faster two workers must be to be kept: on two cores or fewer, and on more. */
+const TWO_WORKERS_GAIN = { fewCores: 1.3, manyCores: 1.1 };
 
 const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
 let wasmMemory = null;
@@ -53,13 +69,16 @@ async function start(config) {
   stop();
   await wasmReady;
   post({ type: 'status', text: `Loading the ${config.dataset} data…` });
-  const cores = config.cores === 2 ? 2 : 1;
+  const auto = config.cores === 'auto' && (self.navigator.hardwareConcurrency ?? 1) >= 2;
+  const cores = config.cores === 2 || auto ? 2 : 1;
+  if (cores === 1) stopHelper(); // one left from an earlier two-worker run
   const helperReady = cores === 2 ? startHelper(config) : null;
   const [train, test] = await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
   if (generation !== starts) return;
   const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.latent, config.hidden,
     config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
-  job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0 };
+  job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
+    calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null };
   const j = job;
   try {
     await helperReady;
@@ -71,7 +90,7 @@ async function start(config) {
   if (generation !== starts) return;
   j.running = true;
   post({
-    type: 'started', cores, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
+    type: 'started', cores, auto, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
     totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize, hidden: trainer.hiddenSize,
   });
   postHeldout(job);
@@ -101,6 +120,13 @@ function helperFailed(err) {
   helper = null;
   helperFailure = err;
   waiting?.reject(err);
+}
+
+/** Ends the helper (auto chose one worker): its thread and memory are freed. */
+function stopHelper() {
+  helper?.worker.terminate();
+  helper?.waiting?.reject(new Error('the helper was stopped'));
+  helper = null;
 }
 
 /** The error for a step that needs the helper after it failed. */
@@ -152,6 +178,46 @@ async function twoCoreStep(trainer) {
   return trainer.finishStep(other.grads, other.recon, other.kl);
 }
 
+/** One step on this worker alone while measuring; the helper applies the same gradient. */
+function followedStep(trainer) {
+  if (!helper) throw helperGone();
+  const batchSize = trainer.beginStep();
+  const grads = trainer.partGradient(0, 1);
+  const [recon, kl] = trainer.partSums();
+  helper.worker.postMessage({ type: 'helper-apply', grads, recon, kl, batchSize }, [grads.buffer]);
+  return trainer.finishStepAlone();
+}
+
+/**
+ * Counts a step of `cores: 'auto'` (`n` images in `ms`) towards its phase; past the last phase,
+ * keeps the faster setting and reports what was measured.
+ */
+function calibrate(j, n, ms) {
+  const c = j.calibration;
+  const phase = CALIBRATION[c.phase];
+  c.steps += 1;
+  c.ms += ms;
+  if (phase.counted !== false) {
+    c.tally[phase.workers][0] += n;
+    c.tally[phase.workers][1] += ms;
+  }
+  if (c.steps < CALIBRATION_MIN_STEPS || c.ms < phase.ms) return;
+  c.phase += 1;
+  c.steps = 0;
+  c.ms = 0;
+  if (c.phase < CALIBRATION.length) {
+    j.cores = CALIBRATION[c.phase].workers;
+    return;
+  }
+  const [one, two] = [1, 2].map((w) => (1000 * c.tally[w][0]) / c.tally[w][1]);
+  const cores = self.navigator.hardwareConcurrency ?? 1;
+  const needed = cores <= 2 ? TWO_WORKERS_GAIN.fewCores : TWO_WORKERS_GAIN.manyCores;
+  j.cores = two >= needed * one ? 2 : 1;
+  j.calibration = null;
+  if (j.cores === 1) stopHelper();
+  post({ type: 'cores', workers: j.cores, oneWorker: one, twoWorkers: two, needed, hardwareCores: cores });
+}
+
 // Seen from the helper: its own trainer, driven by the main training worker.
 let helperTrainer = null;
 
@@ -169,6 +235,8 @@ async function onHelperMessage(msg) {
     post({ type: 'helper-part', grads, recon, kl, memoryBytes: memoryBytes() }, [grads.buffer]);
   } else if (msg.type === 'helper-finish') {
     helperTrainer.finishStep(msg.grads, msg.recon, msg.kl);
+  } else if (msg.type === 'helper-apply') {
+    helperTrainer.applyGradient(msg.grads, msg.recon, msg.kl, msg.batchSize);
   } else if (msg.type === 'helper-debug-panic') {
     debugPanic('deliberate test panic (helper worker)');
   }
@@ -211,10 +279,12 @@ async function runSlice() {
   try {
     while (performance.now() - t0 < SLICE_MS && j.running) {
       j.busy = true;
-      const result = j.cores === 2 ? await twoCoreStep(j.trainer) : j.trainer.step();
+      const started = performance.now();
+      const result = j.cores === 2 ? await twoCoreStep(j.trainer) : j.calibration ? followedStep(j.trainer) : j.trainer.step();
       j.busy = false;
       if (j.stopped) break;
       const [negElbo, recon, kl, n, diverged] = result;
+      if (j.calibration) calibrate(j, n, performance.now() - started);
       if (diverged) {
         // The trainer already went back to its last good weights and halved the learning rate.
         j.running = false;
@@ -255,7 +325,7 @@ function report(j, samples, sum, seconds, epochEnded) {
   const done = j.trainer.epoch >= j.config.epochs;
   post({
     type: 'progress', epoch: j.trainer.epoch, step: j.trainer.steps, samplesPerSec: j.rate, sliceSamples: samples, sliceSeconds: seconds,
-    memoryBytes: memoryBytes() + (j.cores === 2 ? helper?.memoryBytes ?? 0 : 0),
+    memoryBytes: memoryBytes() + (helper?.memoryBytes ?? 0),
     negElbo: sum[0] / samples, recon: sum[1] / samples, kl: sum[2] / samples,
   });
   const now = performance.now();

@@ -7,6 +7,8 @@ import { onNextFrame } from './frame.js';
 
 const $ = (id) => document.getElementById(id);
 const num = (id) => Number($(id).value);
+/** The live figures and curves are redrawn at most this often (progress comes every ~40 ms). */
+const RENDER_EVERY_MS = 250;
 
 export class TrainingPanel {
   /**
@@ -29,6 +31,9 @@ export class TrainingPanel {
       { key: 'heldout', label: 'held-out −ELBO', colour: '#e15759', dash: [5, 3] },
     ]);
     this.chart.draw();
+    this.latest = null; // the last progress message, shown at the next render
+    this.renderTimer = 0;
+    this.lastRender = 0;
     if ((navigator.hardwareConcurrency ?? 1) < 2) $('train-cores').value = '1';
     $('train-start').addEventListener('click', () => this.start());
     $('train-pause').addEventListener('click', () => this.togglePause());
@@ -59,7 +64,7 @@ export class TrainingPanel {
       epochs: num('train-epochs'),
       subset: num('train-subset'),
       seed: num('train-seed'),
-      cores: num('train-cores'),
+      cores: $('train-cores').value === 'auto' ? 'auto' : num('train-cores'),
     };
     const bad = [
       [!(config.hidden >= 64 && config.hidden <= 1024), 'hidden size must be 64–1024'],
@@ -84,6 +89,7 @@ export class TrainingPanel {
     }
     if ($('train-finetune').checked) config.init = this.currentWeights();
     this.config = config;
+    this.latest = null;
     this.chart.clear();
     this.state = 'loading';
     this.#render();
@@ -98,9 +104,13 @@ export class TrainingPanel {
 
   reset() {
     this.worker?.postMessage({ type: 'reset' });
+    clearTimeout(this.renderTimer);
+    this.renderTimer = 0;
     this.chart.clear();
     this.state = 'idle';
+    this.latest = null;
     $('train-progress').value = 0;
+    $('train-workers').textContent = '';
     for (const id of ['train-loss', 'train-heldout', 'train-throughput', 'train-epoch', 'train-step', 'train-eta']) $(id).textContent = '–';
     this.#render();
   }
@@ -115,7 +125,13 @@ export class TrainingPanel {
         this.totalSteps = msg.totalSteps;
         this.stepsPerEpoch = msg.stepsPerEpoch;
         this.state = 'running';
-        setStatus(`Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images in ${msg.cores === 2 ? 'two workers (both cores)' : 'a worker'}.`);
+        this.run = `Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images`;
+        setStatus(`${this.run} ${msg.auto ? 'while timing one and two workers' : msg.cores === 2 ? 'in two workers (both cores)' : 'in a worker'}.`);
+        $('train-workers').textContent = msg.auto ? 'Cores auto: timing one and two workers on the first steps…' : '';
+        break;
+      case 'cores':
+        setStatus(`${this.run} in ${msg.workers === 2 ? 'two workers (both cores)' : 'a worker'}, as timed (cores auto).`);
+        $('train-workers').textContent = coresNote(msg);
         break;
       case 'progress':
         this.#progress(msg);
@@ -123,7 +139,6 @@ export class TrainingPanel {
       case 'heldout':
         $('train-heldout').textContent = msg.negElbo.toFixed(2);
         this.chart.add('heldout', msg.step, msg.negElbo);
-        this.#drawChart();
         break;
       case 'weights':
         this.onWeights(msg.bytes, { epoch: msg.epoch, step: msg.step, config: this.config });
@@ -167,11 +182,34 @@ export class TrainingPanel {
       default:
         break;
     }
+    if (this.state !== 'running' && this.state !== 'loading') this.#flushFigures();
     this.#render();
   }
 
+  /** Records a slice's progress; the figures and curves are redrawn every RENDER_EVERY_MS. */
   #progress(msg) {
     this.workerMemoryBytes = msg.memoryBytes;
+    this.chart.add('train', msg.step, msg.negElbo);
+    this.chart.add('recon', msg.step, msg.recon);
+    this.chart.add('kl', msg.step, msg.kl);
+    this.latest = msg;
+    if (this.renderTimer) return;
+    const wait = Math.max(0, this.lastRender + RENDER_EVERY_MS - performance.now());
+    this.renderTimer = setTimeout(() => onNextFrame('train-figures', () => {
+      this.renderTimer = 0;
+      this.lastRender = performance.now();
+      if (this.latest) this.#showFigures(this.latest);
+    }, 5), wait);
+  }
+
+  /** Shows the last progress now (training paused, ended or failed: nothing more is coming). */
+  #flushFigures() {
+    clearTimeout(this.renderTimer);
+    this.renderTimer = 0;
+    if (this.latest) this.#showFigures(this.latest);
+  }
+
+  #showFigures(msg) {
     const fraction = this.totalSteps ? msg.step / this.totalSteps : 0;
     $('train-progress').value = Math.min(1, fraction);
     $('train-epoch').textContent = `${Math.min(msg.epoch + 1, this.config.epochs)} / ${this.config.epochs}`;
@@ -180,17 +218,12 @@ export class TrainingPanel {
     $('train-loss').textContent = msg.negElbo.toFixed(2);
     const remaining = ((this.totalSteps - msg.step) * this.config.batch) / Math.max(1, msg.samplesPerSec);
     $('train-eta').textContent = formatDuration(remaining);
-    this.chart.add('train', msg.step, msg.negElbo);
-    this.chart.add('recon', msg.step, msg.recon);
-    this.chart.add('kl', msg.step, msg.kl);
-    this.#drawChart();
+    this.chart.draw();
   }
 
-  #drawChart() {
-    onNextFrame('loss-chart', () => this.chart.draw(), 5);
-  }
-
+  /** Shows the state on the buttons; only a change of state touches the DOM (messages come every ~40 ms). */
   #render() {
+    if ($('train-panel').dataset.state === this.state) return;
     const busy = this.state === 'running' || this.state === 'paused' || this.state === 'loading';
     $('train-start').disabled = this.state === 'loading';
     $('train-start').textContent = busy ? 'Restart' : 'Start';
@@ -199,6 +232,15 @@ export class TrainingPanel {
     $('train-pause').setAttribute('aria-pressed', String(this.state === 'paused'));
     $('train-panel').dataset.state = this.state;
   }
+}
+
+/** What `cores: 'auto'` measured and chose, in words. */
+function coresNote({ workers, oneWorker, twoWorkers, needed, hardwareCores }) {
+  const rate = (x) => Math.round(x).toLocaleString('en-US');
+  const ratio = twoWorkers / oneWorker;
+  return `Cores auto: ${workers === 2 ? 'two workers' : 'one worker'}. Measured on this run's first steps: one worker ${rate(oneWorker)} samples/s, `
+    + `two workers ${rate(twoWorkers)} (${ratio.toFixed(2)}×); two are kept at ≥ ${needed.toFixed(2)}× on ${hardwareCores} cores`
+    + `${hardwareCores <= 2 ? ', where they leave the page no core of its own' : ''}.`;
 }
 
 function formatDuration(seconds) {

@@ -129,13 +129,27 @@ impl Trainer {
     /// `step` returns.
     #[wasm_bindgen(js_name = finishStep)]
     pub fn finish_step(&mut self, other: &[f32], other_recon: f64, other_kl: f64) -> Result<Vec<f64>, JsError> {
-        let Some((mut total, batch_size)) = self.pending.take() else {
-            return Err(JsError::new("finishStep without a part gradient"));
-        };
-        self.batch = None;
-        let grads = parallel::unflatten(other, self.trainer.params()).map_err(js_error)?;
-        let other = PartGradient { recon_sum: other_recon, kl_sum: other_kl, grads };
-        parallel::accumulate(&mut total, &other, self.trainer.params()).map_err(js_error)?;
+        let other = self.part_of(other, other_recon, other_kl)?;
+        self.finish(Some(other))
+    }
+
+    // While the first worker measures how fast it is alone (`crate::parallel` timing in
+    // www/train-worker.js), the helper follows: the first worker computes the whole batch as one
+    // part (`partGradient(0, 1)`), applies it (`finishStepAlone`) and sends it to the helper, which
+    // applies the same gradient (`applyGradient`), so the two stay identical for later two-worker steps.
+
+    /// Completes a step whose whole batch this trainer computed (`partGradient(0, 1)`); returns
+    /// what `step` returns.
+    #[wasm_bindgen(js_name = finishStepAlone)]
+    pub fn finish_step_alone(&mut self) -> Result<Vec<f64>, JsError> {
+        self.finish(None)
+    }
+
+    /// Takes a step another trainer made alike computed alone: the whole batch's flat gradient
+    /// (`partGradient(0, 1)` there), its summed loss terms and its batch size; returns what `step` returns.
+    #[wasm_bindgen(js_name = applyGradient)]
+    pub fn apply_gradient(&mut self, gradient: &[f32], recon: f64, kl: f64, batch_size: usize) -> Result<Vec<f64>, JsError> {
+        let total = self.part_of(gradient, recon, kl)?;
         let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
         Ok(report(r))
     }
@@ -217,6 +231,25 @@ impl Trainer {
     fn drawn_part(&self, part: usize, parts: usize) -> Result<Minibatch, JsError> {
         let Some(batch) = &self.batch else { return Err(JsError::new("no minibatch drawn: call beginStep first")) };
         batch.part(part, parts).map_err(js_error)
+    }
+
+    /// A part's share of a step from its flat gradient and summed loss terms.
+    fn part_of(&self, flat: &[f32], recon_sum: f64, kl_sum: f64) -> Result<PartGradient, JsError> {
+        let grads = parallel::unflatten(flat, self.trainer.params()).map_err(js_error)?;
+        Ok(PartGradient { recon_sum, kl_sum, grads })
+    }
+
+    /// Applies this trainer's pending part plus `other` (the rest of the batch), if any.
+    fn finish(&mut self, other: Option<PartGradient>) -> Result<Vec<f64>, JsError> {
+        let Some((mut total, batch_size)) = self.pending.take() else {
+            return Err(JsError::new("finishing a step without a part gradient"));
+        };
+        self.batch = None;
+        if let Some(other) = other {
+            parallel::accumulate(&mut total, &other, self.trainer.params()).map_err(js_error)?;
+        }
+        let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
+        Ok(report(r))
     }
 
     fn gradient_of(&mut self, part: &Minibatch, batch_size: usize) -> Result<Vec<f32>, JsError> {
