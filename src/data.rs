@@ -63,14 +63,8 @@ fn parse_raw_idx(mut bytes: Vec<u8>) -> Result<Idx> {
     if bytes.len() < header {
         bail!("IDX file truncated in its header ({} of {header} bytes)", bytes.len());
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
-    let count = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= MAX_IDX_ELEMENTS);
+    let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
+    let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= MAX_IDX_ELEMENTS);
     let Some(count) = count else {
         bail!("IDX dimensions {dims:?} exceed the bound of {MAX_IDX_ELEMENTS} elements");
     };

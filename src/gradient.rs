@@ -48,7 +48,13 @@ impl FirstLayer {
 }
 
 /// [`negative_elbo_gradient`] with the first layer's products done as `first_layer` says.
-pub fn negative_elbo_gradient_with(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64, first_layer: FirstLayer) -> Result<PartGradient> {
+pub fn negative_elbo_gradient_with(
+    vae: &Vae,
+    part: &Minibatch,
+    batch_size: usize,
+    beta: f64,
+    first_layer: FirstLayer,
+) -> Result<PartGradient> {
     let n = part.len();
     if n == 0 {
         return Ok(PartGradient::default());
@@ -155,7 +161,8 @@ impl SparseInput {
     fn new(x: &Tensor) -> Result<Self> {
         let (n, d) = x.dims2()?;
         let values = rows(x)?;
-        let entries = values.chunks_exact(d.max(1)).map(|row| row.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).collect()).collect();
+        let entries =
+            values.chunks_exact(d.max(1)).map(|row| row.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).collect()).collect();
         Ok(Self { n, d, entries })
     }
 

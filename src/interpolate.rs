@@ -25,11 +25,7 @@ pub fn interpolate(a: &[f32], b: &[f32], steps: usize, path: Path) -> Vec<f32> {
     let mut out = Vec::with_capacity(steps * n);
     for i in 0..steps {
         let t = if steps > 1 { i as f64 / (steps - 1) as f64 } else { 0.0 };
-        let (wa, wb) = if spherical {
-            (((1.0 - t) * omega).sin() / omega.sin(), (t * omega).sin() / omega.sin())
-        } else {
-            (1.0 - t, t)
-        };
+        let (wa, wb) = if spherical { (((1.0 - t) * omega).sin() / omega.sin(), (t * omega).sin() / omega.sin()) } else { (1.0 - t, t) };
         out.extend((0..n).map(|k| (wa * a[k] as f64 + wb * b[k] as f64) as f32));
     }
     out

@@ -64,10 +64,7 @@ pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, y: Option<&Tensor>, eps: 
     let (mu, log_var) = vae.encode(x, y)?;
     let z = (&mu + eps.mul(&(&log_var * 0.5)?.exp()?)?)?;
     let logits = vae.decode_logits(&z, y)?;
-    Ok(NegativeElbo {
-        recon: bce_with_logits(&logits, x)?,
-        kl: kl_standard_normal(&mu, &log_var)?,
-    })
+    Ok(NegativeElbo { recon: bce_with_logits(&logits, x)?, kl: kl_standard_normal(&mu, &log_var)? })
 }
 
 /// The IWAE estimate of −log p(x) (−log p(x|y) for a conditional model with labels `y` [B, C])

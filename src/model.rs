@@ -56,7 +56,6 @@ impl VaeConfig {
             ("decoder.2.bias", vec![p]),
         ]
     }
-
 }
 
 /// The variational autoencoder.
@@ -144,12 +143,9 @@ impl Vae {
     /// Every parameter with its PyTorch name, in `state_dict` order.
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::with_capacity(8);
-        for (prefix, layer) in [
-            ("encoder.0", &self.encoder_0),
-            ("encoder.2", &self.encoder_2),
-            ("decoder.0", &self.decoder_0),
-            ("decoder.2", &self.decoder_2),
-        ] {
+        for (prefix, layer) in
+            [("encoder.0", &self.encoder_0), ("encoder.2", &self.encoder_2), ("decoder.0", &self.decoder_0), ("decoder.2", &self.decoder_2)]
+        {
             out.push((format!("{prefix}.weight"), layer.weight().clone()));
             if let Some(b) = layer.bias() {
                 out.push((format!("{prefix}.bias"), b.clone()));

@@ -71,8 +71,7 @@ impl Optimizer for Adam {
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        let work: Vec<(&Param, &candle_core::Tensor)> =
-            self.params.iter().filter_map(|p| grads.get(&p.var).map(|g| (p, g))).collect();
+        let work: Vec<(&Param, &candle_core::Tensor)> = self.params.iter().filter_map(|p| grads.get(&p.var).map(|g| (p, g))).collect();
         if self.threads <= 1 || cfg!(target_arch = "wasm32") {
             return work.iter().try_for_each(|(p, g)| self.update(p, g));
         }
@@ -87,10 +86,8 @@ impl Optimizer for Adam {
         }
         let this = &*self;
         std::thread::scope(|scope| {
-            let handles: Vec<_> = lists[1..]
-                .iter()
-                .map(|(_, list)| scope.spawn(move || list.iter().try_for_each(|(p, g)| this.update(p, g))))
-                .collect();
+            let handles: Vec<_> =
+                lists[1..].iter().map(|(_, list)| scope.spawn(move || list.iter().try_for_each(|(p, g)| this.update(p, g)))).collect();
             lists[0].1.iter().try_for_each(|(p, g)| this.update(p, g))?;
             handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| bail!("an Adam thread panicked")))
         })

@@ -195,5 +195,9 @@ pub fn sigmoid(x: f32) -> f32 {
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     let e = p * f32::from_bits(((k as i32 + 127) as u32) << 23); // e^−|x| in (0, 1]
     let s = 1.0 / (1.0 + e);
-    if x >= 0.0 { s } else { e * s }
+    if x >= 0.0 {
+        s
+    } else {
+        e * s
+    }
 }

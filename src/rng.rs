@@ -18,18 +18,14 @@ impl Rng {
     /// A tensor of independent N(0, 1) samples, `f32`.
     pub fn normal<S: Into<Shape>>(&mut self, shape: S, device: &Device) -> Result<Tensor> {
         let shape = shape.into();
-        let values: Vec<f32> = (0..shape.elem_count())
-            .map(|_| self.0.sample::<f32, _>(StandardNormal))
-            .collect();
+        let values: Vec<f32> = (0..shape.elem_count()).map(|_| self.0.sample::<f32, _>(StandardNormal)).collect();
         Tensor::from_vec(values, shape, device)
     }
 
     /// A tensor of independent U(-bound, bound) samples, `f32`.
     pub fn uniform<S: Into<Shape>>(&mut self, shape: S, bound: f32, device: &Device) -> Result<Tensor> {
         let shape = shape.into();
-        let values: Vec<f32> = (0..shape.elem_count())
-            .map(|_| self.0.random_range(-bound..=bound))
-            .collect();
+        let values: Vec<f32> = (0..shape.elem_count()).map(|_| self.0.random_range(-bound..=bound)).collect();
         Tensor::from_vec(values, shape, device)
     }
 

@@ -5,10 +5,10 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use crate::data::Dataset;
+use crate::gradient::negative_elbo_gradient;
 use crate::loss::{iwae_nll, negative_elbo};
 use crate::model::{Vae, VaeConfig};
 use crate::optim::Adam;
-use crate::gradient::negative_elbo_gradient;
 use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::weights;

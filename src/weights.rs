@@ -36,8 +36,7 @@ pub struct LoadedVae {
 /// Reads and validates a `.safetensors` file's bytes and builds the model it describes.
 pub fn load_vae(bytes: &[u8], device: &Device) -> Result<LoadedVae> {
     check_header_length(bytes)?;
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
     // The names do not depend on the sizes: check them first, so a renamed tensor is named.
     let expected_names: Vec<&str> = VaeConfig::new(1, 1).parameter_shapes().iter().map(|(n, _)| *n).collect();
     let mut names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
@@ -95,8 +94,7 @@ fn check_header_length(bytes: &[u8]) -> Result<()> {
 }
 
 fn tensor<'a>(file: &'a SafeTensors<'a>, name: &str) -> Result<TensorView<'a>> {
-    file.tensor(name)
-        .map_err(|_| candle_core::Error::Msg(format!("missing tensor `{name}`")))
+    file.tensor(name).map_err(|_| candle_core::Error::Msg(format!("missing tensor `{name}`")))
 }
 
 /// Reads L and H from the shapes of `encoder.2.weight` [2L, H] and `decoder.0.weight` [H, L], and
@@ -134,13 +132,9 @@ fn config_from_shapes(file: &SafeTensors) -> Result<VaeConfig> {
 
 /// The `__metadata__` map of a safetensors file (empty when it has none).
 pub fn file_metadata(bytes: &[u8]) -> Result<Metadata> {
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
-    Ok(meta
-        .metadata()
-        .as_ref()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default())
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| candle_core::Error::Msg(format!("not a valid .safetensors file: {e}")))?;
+    Ok(meta.metadata().as_ref().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default())
 }
 
 /// Serialises the model's parameters (F32, PyTorch names) with `metadata`.
@@ -178,10 +172,6 @@ pub fn varmap_from(vae: &Vae) -> Result<VarMap> {
 
 fn insert_var(varmap: &VarMap, name: &str, t: &Tensor) -> Result<()> {
     let var = candle_core::Var::from_tensor(&t.copy()?)?;
-    varmap
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::Msg("parameter store poisoned".into()))?
-        .insert(name.to_string(), var);
+    varmap.data().lock().map_err(|_| candle_core::Error::Msg("parameter store poisoned".into()))?.insert(name.to_string(), var);
     Ok(())
 }

@@ -43,7 +43,9 @@ fn conditional_weights_use_the_pytorch_names_and_round_trip() {
     assert_eq!(a.to_vec2::<f32>().unwrap(), b.to_vec2::<f32>().unwrap());
     // Labels are required, and a plain model refuses them.
     assert!(loaded.vae.encode(&x, None).unwrap_err().to_string().contains("needs a label"));
-    let plain = Trainer::new(TrainConfig { vae: VaeConfig::new(3, 16), beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 3 }, &Device::Cpu).unwrap();
+    let plain =
+        Trainer::new(TrainConfig { vae: VaeConfig::new(3, 16), beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 3 }, &Device::Cpu)
+            .unwrap();
     assert!(plain.vae().encode(&x, Some(&y)).unwrap_err().to_string().contains("not conditional"));
 }
 
@@ -60,9 +62,8 @@ fn conditional_decoder_concatenates_the_one_hot_label() {
     let z = [0.3f32, -0.7];
     let label = 7;
     let hidden: Vec<f32> = (0..512).map(|j| (w[j][0] * z[0] + w[j][1] * z[1] + w[j][2 + label] + b[j]).max(0.0)).collect();
-    let expected: Vec<f32> = (0..784)
-        .map(|p| 1.0 / (1.0 + (-(w2[p].iter().zip(&hidden).map(|(a, h)| a * h).sum::<f32>() + b2[p])).exp()))
-        .collect();
+    let expected: Vec<f32> =
+        (0..784).map(|p| 1.0 / (1.0 + (-(w2[p].iter().zip(&hidden).map(|(a, h)| a * h).sum::<f32>() + b2[p])).exp())).collect();
     let got = vae::grid::decode_flat(&vae, &z, Some(&[label as u8])).unwrap();
     let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(worst < 1e-4, "decode differs from the hand computation by {worst}");
@@ -99,16 +100,20 @@ fn conditional_models_read_labels_and_render_every_digit() {
     for file in ["cvae-mnist-2d.safetensors", "cvae-mnist-8d.safetensors"] {
         let vae = shipped(file);
         let mut rng = Rng::new(5);
-        let correct = (0..50).filter(|&i| {
-            let scores = label_scores(&vae, &image_f32(&test, i), 8, &mut rng).unwrap();
-            let best = scores.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
-            best == test.labels()[i] as usize
-        }).count();
+        let correct = (0..50)
+            .filter(|&i| {
+                let scores = label_scores(&vae, &image_f32(&test, i), 8, &mut rng).unwrap();
+                let best = scores.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+                best == test.labels()[i] as usize
+            })
+            .count();
         assert!(correct >= 45, "{file}: labels read right for only {correct} of 50 test digits");
-        let rendered_right: Vec<usize> = (0..40).map(|i| {
-            let rendered = render_all_labels(&vae, &image_f32(&test, i), test.labels()[i]).unwrap();
-            rendered.chunks_exact(IMAGE_PIXELS).enumerate().filter(|(digit, img)| nearest(img) == *digit).count()
-        }).collect();
+        let rendered_right: Vec<usize> = (0..40)
+            .map(|i| {
+                let rendered = render_all_labels(&vae, &image_f32(&test, i), test.labels()[i]).unwrap();
+                rendered.chunks_exact(IMAGE_PIXELS).enumerate().filter(|(digit, img)| nearest(img) == *digit).count()
+            })
+            .collect();
         let good = rendered_right.iter().filter(|&&r| r >= 8).count();
         eprintln!("{file}: digits rendered right per input {rendered_right:?}");
         assert!(good >= 32, "{file}: only {good} of 40 inputs had 8+ of 10 renderings right");
@@ -124,7 +129,8 @@ fn anomaly_score_is_the_mean_of_sampled_negative_elbos() {
     let x = test.range(0, 5, &Device::Cpu).unwrap();
     let score = anomaly_scores(&vae, &x, None, 3, &mut Rng::new(9)).unwrap().to_vec1::<f32>().unwrap();
     let mut rng = Rng::new(9);
-    let draws: Vec<Vec<f32>> = (0..3).map(|_| negative_elbo(&vae, &x, None, &mut rng).unwrap().total(1.0).unwrap().to_vec1::<f32>().unwrap()).collect();
+    let draws: Vec<Vec<f32>> =
+        (0..3).map(|_| negative_elbo(&vae, &x, None, &mut rng).unwrap().total(1.0).unwrap().to_vec1::<f32>().unwrap()).collect();
     for i in 0..5 {
         let mean = (draws[0][i] + draws[1][i] + draws[2][i]) / 3.0;
         assert!((score[i] - mean).abs() < 1e-3, "image {i}: {} vs {mean}", score[i]);
@@ -156,7 +162,8 @@ fn percentiles_agree_with_counting() {
 #[test]
 fn shipped_anomaly_tables_separate_digits_from_noise() {
     let vae = shipped("mnist-2d.safetensors");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(common::models_dir().join("mnist-2d.anomaly.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::models_dir().join("mnist-2d.anomaly.json")).unwrap()).unwrap();
     let table: Vec<f32> = json["quantiles"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
     assert_eq!(table.len(), 1001);
     let test = common::mnist_test();
@@ -169,7 +176,8 @@ fn shipped_anomaly_tables_separate_digits_from_noise() {
         p[100]
     };
     assert!((35.0..65.0).contains(&median_pct), "median test digit at percentile {median_pct}");
-    let noise = Tensor::rand(0f32, 1f32, (20, IMAGE_PIXELS), &Device::Cpu).unwrap().ge(0.8).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+    let noise =
+        Tensor::rand(0f32, 1f32, (20, IMAGE_PIXELS), &Device::Cpu).unwrap().ge(0.8).unwrap().to_dtype(candle_core::DType::F32).unwrap();
     let noise_scores = anomaly_scores(&vae, &noise, None, 16, &mut rng).unwrap().to_vec1::<f32>().unwrap();
     assert!(noise_scores.iter().all(|&s| percentile(&table, s) > 99.0), "noise scores {noise_scores:?}");
 }
@@ -213,9 +221,8 @@ fn inpainting_restores_known_pixels_and_beats_the_mean_image() {
         }
     }
     let known: Vec<f32> = (0..IMAGE_PIXELS).map(|p| if p < IMAGE_PIXELS / 2 { 1.0 } else { 0.0 }).collect();
-    let masked_error = |img: &[f32], truth: &[f32]| -> f32 {
-        (IMAGE_PIXELS / 2..IMAGE_PIXELS).map(|p| (img[p] - truth[p]).powi(2)).sum::<f32>()
-    };
+    let masked_error =
+        |img: &[f32], truth: &[f32]| -> f32 { (IMAGE_PIXELS / 2..IMAGE_PIXELS).map(|p| (img[p] - truth[p]).powi(2)).sum::<f32>() };
     let (mut e_map, mut e_loop, mut e_mean) = (0f32, 0f32, 0f32);
     let mut rng = Rng::new(4);
     for i in 0..10 {

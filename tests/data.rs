@@ -115,11 +115,8 @@ fn gzip_files_parse_identically() {
         assert_eq!(a.dims, b.dims, "{name}");
         assert!(a.data == b.data, "{name}: gzip data differ");
     }
-    let data = Dataset::from_idx(
-        &gzip(&common::mnist_bytes("t10k-images-idx3-ubyte")),
-        &common::mnist_bytes("t10k-labels-idx1-ubyte"),
-    )
-    .unwrap();
+    let data =
+        Dataset::from_idx(&gzip(&common::mnist_bytes("t10k-images-idx3-ubyte")), &common::mnist_bytes("t10k-labels-idx1-ubyte")).unwrap();
     assert_eq!(data.len(), 10_000);
 }
 
@@ -212,10 +209,9 @@ fn inconsistent_image_and_label_files_are_errors() {
 #[test]
 fn fashion_mnist_loads_if_installed() {
     let dir = std::path::Path::new("/usr/share/datasets/fashion-mnist");
-    let (Ok(images), Ok(labels)) = (
-        std::fs::read(dir.join("t10k-images-idx3-ubyte.gz")),
-        std::fs::read(dir.join("t10k-labels-idx1-ubyte.gz")),
-    ) else {
+    let (Ok(images), Ok(labels)) =
+        (std::fs::read(dir.join("t10k-images-idx3-ubyte.gz")), std::fs::read(dir.join("t10k-labels-idx1-ubyte.gz")))
+    else {
         eprintln!("Fashion-MNIST not installed at {}; skipped", dir.display());
         return;
     };

@@ -78,7 +78,9 @@ fn matches_autograd_for_a_conditional_vae() {
 
 #[test]
 fn an_empty_part_contributes_nothing() {
-    let trainer = Trainer::new(TrainConfig { vae: VaeConfig::new(2, 16), beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 0 }, &Device::Cpu).unwrap();
+    let trainer =
+        Trainer::new(TrainConfig { vae: VaeConfig::new(2, 16), beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 0 }, &Device::Cpu)
+            .unwrap();
     let empty = Minibatch {
         x: Tensor::zeros((0, 784), candle_core::DType::F32, &Device::Cpu).unwrap(),
         y: None,

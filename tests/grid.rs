@@ -116,9 +116,7 @@ fn tile_images_places_image_k_at_row_k_div_cols() {
     let (cols, rows) = (3usize, 2usize);
     let value = |k: usize, r: usize, c: usize| ((k * 37 + r * 5 + c * 3) % 256) as u8;
     let count = 5; // one tile left empty
-    let images: Vec<f32> = (0..count)
-        .flat_map(|k| (0..784).map(move |i| value(k, i / 28, i % 28) as f32 / 255.0))
-        .collect();
+    let images: Vec<f32> = (0..count).flat_map(|k| (0..784).map(move |i| value(k, i / 28, i % 28) as f32 / 255.0)).collect();
     let out = tile_images(&images, cols, rows);
     let width = 28 * cols;
     assert_eq!(out.len(), width * 28 * rows);

@@ -62,10 +62,7 @@ fn kl_closed_form_matches_monte_carlo() {
         let std_err = ((sum_sq / N as f64 - mean * mean).max(0.0) / N as f64).sqrt();
         let tol = 5.0 * std_err + 1e-5 * (1.0 + mean.abs());
         let got = kl[row] as f64;
-        assert!(
-            (got - mean).abs() <= tol,
-            "row {row}: closed-form KL {got} vs Monte Carlo {mean} ± {std_err} (tolerance {tol})"
-        );
+        assert!((got - mean).abs() <= tol, "row {row}: closed-form KL {got} vs Monte Carlo {mean} ± {std_err} (tolerance {tol})");
     }
     assert_eq!(kl[0], 0.0, "KL(N(0, I) || N(0, I)) must be exactly zero");
 }
@@ -108,10 +105,8 @@ fn bce_with_logits_matches_textbook_formula() {
 /// −ln σ(l) → max(−l, 0) and −ln(1 − σ(l)) → max(l, 0), where the naive formula gives inf or NaN.
 #[test]
 fn bce_with_logits_is_finite_for_saturated_logits() {
-    let cases: Vec<(f32, f32)> = [100.0f32, -100.0, 1e4, -1e4, 1e30, -1e30]
-        .iter()
-        .flat_map(|&l| [(l, 0.0f32), (l, 1.0), (l, 0.25)])
-        .collect();
+    let cases: Vec<(f32, f32)> =
+        [100.0f32, -100.0, 1e4, -1e4, 1e30, -1e30].iter().flat_map(|&l| [(l, 0.0f32), (l, 1.0), (l, 0.25)]).collect();
     let logits: Vec<f32> = cases.iter().map(|c| c.0).collect();
     let xs: Vec<f32> = cases.iter().map(|c| c.1).collect();
     // One pixel per row, so each output is one pixel's loss.
@@ -127,10 +122,7 @@ fn bce_with_logits_is_finite_for_saturated_logits() {
         // For |l| ≥ 100 the correction ln(1 + e^{−|l|}) is below 1e-43: the loss is piecewise linear.
         let (l, x) = (l as f64, x as f64);
         let want = x * (-l).max(0.0) + (1.0 - x) * l.max(0.0);
-        assert!(
-            (loss as f64 - want).abs() <= 1e-6 * want.max(1.0),
-            "logit {l}, target {x}: loss {loss}, expected {want}"
-        );
+        assert!((loss as f64 - want).abs() <= 1e-6 * want.max(1.0), "logit {l}, target {x}: loss {loss}, expected {want}");
     }
 }
 
@@ -163,10 +155,8 @@ fn iwae_bound_tightens_with_k_and_starts_at_the_elbo() {
 
     // The negative ELBO, averaged over 20 samples of z per image to shrink its noise.
     let reps = 20;
-    let neg_elbo = (0..reps)
-        .map(|_| mean(&negative_elbo(&vae, &x, None, &mut rng).unwrap().total(1.0).unwrap()))
-        .sum::<f64>()
-        / reps as f64;
+    let neg_elbo =
+        (0..reps).map(|_| mean(&negative_elbo(&vae, &x, None, &mut rng).unwrap().total(1.0).unwrap())).sum::<f64>() / reps as f64;
     let iwae_1 = (0..reps).map(|_| mean(&iwae_nll(&vae, &x, None, 1, &mut rng).unwrap())).sum::<f64>() / reps as f64;
     let iwae_10 = mean(&iwae_nll(&vae, &x, None, 10, &mut rng).unwrap());
     let iwae_100 = mean(&iwae_nll(&vae, &x, None, 100, &mut rng).unwrap());
@@ -190,9 +180,8 @@ fn z_independent_model(mu: [f32; 2], log_var: [f32; 2]) -> (Vae, Vec<f64>) {
     let mut rng = StdRng::seed_from_u64(31);
     let mut uniform = |n: usize, a: f32| -> Vec<f32> { (0..n).map(|_| rng.random_range(-a..a)).collect() };
     let (b0, w2, b2) = (uniform(h, 1.0), uniform(784 * h, 0.5), uniform(784, 2.0));
-    let logits: Vec<f64> = (0..784)
-        .map(|i| b2[i] as f64 + (0..h).map(|j| w2[i * h + j] as f64 * (b0[j] as f64).max(0.0)).sum::<f64>())
-        .collect();
+    let logits: Vec<f64> =
+        (0..784).map(|i| b2[i] as f64 + (0..h).map(|j| w2[i * h + j] as f64 * (b0[j] as f64).max(0.0)).sum::<f64>()).collect();
     let t = |v: Vec<f32>, shape: &[usize]| Tensor::from_vec(v, shape, &Device::Cpu).unwrap();
     let tensors: std::collections::HashMap<String, Tensor> = [
         ("encoder.0.weight", t(vec![0.0; h * 784], &[h, 784])),
@@ -232,9 +221,7 @@ fn iwae_is_exact_when_the_decoder_ignores_z() {
 
     let (mu, log_var) = ([0.8f32, -0.5], [-0.3f32, 0.4]);
     let (vae, _) = z_independent_model(mu, log_var);
-    let kl: f64 = (0..2)
-        .map(|d| 0.5 * ((log_var[d] as f64).exp() + (mu[d] as f64).powi(2) - 1.0 - log_var[d] as f64))
-        .sum();
+    let kl: f64 = (0..2).map(|d| 0.5 * ((log_var[d] as f64).exp() + (mu[d] as f64).powi(2) - 1.0 - log_var[d] as f64)).sum();
     let gaps = |k: usize, images: usize, rng: &mut Rng| -> Vec<f64> {
         let got = iwae_nll(&vae, &x.narrow(0, 0, images).unwrap(), None, k, rng).unwrap().to_vec1::<f32>().unwrap();
         got.iter().zip(&nll).map(|(&g, &n)| g as f64 - n).collect()
@@ -306,9 +293,8 @@ fn negative_elbo_gradients_match_finite_differences() {
     // Larger noise than N(0, 1) so that the σ path carries real weight.
     let eps = (Rng::new(6).normal((32, config.latent), &Device::Cpu).unwrap().to_dtype(DType::F64).unwrap() * 1.5).unwrap();
     for beta in [1.0, 0.5] {
-        let loss_at = || -> f64 {
-            negative_elbo_with_noise(&vae, &x, None, &eps).unwrap().mean_total(beta).unwrap().to_scalar::<f64>().unwrap()
-        };
+        let loss_at =
+            || -> f64 { negative_elbo_with_noise(&vae, &x, None, &eps).unwrap().mean_total(beta).unwrap().to_scalar::<f64>().unwrap() };
         let grads = negative_elbo_with_noise(&vae, &x, None, &eps).unwrap().mean_total(beta).unwrap().backward().unwrap();
         let mut pick = StdRng::seed_from_u64(17);
         let mut checked = 0;
@@ -317,11 +303,8 @@ fn negative_elbo_gradients_match_finite_differences() {
             let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
             let original = var.as_tensor().copy().unwrap();
             let flat = original.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            let indices: Vec<usize> = if flat.len() <= 64 {
-                (0..flat.len()).collect()
-            } else {
-                (0..24).map(|_| pick.random_range(0..flat.len())).collect()
-            };
+            let indices: Vec<usize> =
+                if flat.len() <= 64 { (0..flat.len()).collect() } else { (0..24).map(|_| pick.random_range(0..flat.len())).collect() };
             let h = 1e-5;
             for i in indices {
                 let at = |delta: f64| {

@@ -3,8 +3,8 @@
 mod common;
 
 use candle_core::{Device, Tensor};
-use vae::packed::{sigmoid, PackedVae};
 use vae::grid::{decode_flat, grid_latents, quantile_axis, tile_rgba};
+use vae::packed::{sigmoid, PackedVae};
 use vae::rng::Rng;
 use vae::weights::load_vae;
 

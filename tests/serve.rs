@@ -49,12 +49,8 @@ fn start() -> Server {
     std::os::unix::fs::symlink(dir.join("secret.txt"), app.join("www/leak")).unwrap();
     std::os::unix::fs::symlink("app.js", app.join("www/alias.js")).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(["serve", "--port", "0", "--root"])
-        .arg(&app)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_vae")).args(["serve", "--port", "0", "--root"]).arg(&app).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.split("http://").nth(1).expect("a URL on stdout").trim().trim_end_matches('/').to_string();

@@ -4,9 +4,9 @@
 mod common;
 
 use candle_core::{Device, Tensor};
-use vae::rng::Rng;
 use vae::data::Dataset;
 use vae::parallel::{self, Minibatch, PartGradient};
+use vae::rng::Rng;
 use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
 use vae::weights::load_vae;
 use vae::VaeConfig;
@@ -17,12 +17,7 @@ fn config(latent: usize, hidden: usize, seed: u64) -> TrainConfig {
 
 /// Every parameter of a trainer's model, flattened, in `state_dict` order.
 fn parameters(trainer: &Trainer) -> Vec<(String, Vec<f32>)> {
-    trainer
-        .vae()
-        .named_parameters()
-        .into_iter()
-        .map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
-        .collect()
+    trainer.vae().named_parameters().into_iter().map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1::<f32>().unwrap())).collect()
 }
 
 /// 200 steps (batch 64) on the first 2,000 MNIST training images lower the held-out negative ELBO
@@ -241,8 +236,16 @@ fn two_workers_swapping_flat_parts_match_whole_batch_steps() {
         let mut reports = Vec::new();
         for (i, trainer) in [&mut first, &mut second].into_iter().enumerate() {
             let (mine, theirs) = (&own[i], 1 - i);
-            let mut total = PartGradient { recon_sum: mine.recon_sum, kl_sum: mine.kl_sum, grads: parallel::unflatten(&wire[i], trainer.params()).unwrap() };
-            let other = PartGradient { recon_sum: own[theirs].recon_sum, kl_sum: own[theirs].kl_sum, grads: parallel::unflatten(&wire[theirs], trainer.params()).unwrap() };
+            let mut total = PartGradient {
+                recon_sum: mine.recon_sum,
+                kl_sum: mine.kl_sum,
+                grads: parallel::unflatten(&wire[i], trainer.params()).unwrap(),
+            };
+            let other = PartGradient {
+                recon_sum: own[theirs].recon_sum,
+                kl_sum: own[theirs].kl_sum,
+                grads: parallel::unflatten(&wire[theirs], trainer.params()).unwrap(),
+            };
             parallel::accumulate(&mut total, &other, trainer.params()).unwrap();
             reports.push(trainer.apply(b, total).unwrap());
         }

@@ -64,8 +64,7 @@ fn save_then_load_round_trips_exactly() {
 
 /// Writes the model's parameters converted to `dtype` (as `model.half().state_dict()` would).
 fn save_as(vae: &Vae, dtype: DType) -> Vec<u8> {
-    let params: Vec<(String, Tensor)> =
-        vae.named_parameters().into_iter().map(|(n, t)| (n, t.to_dtype(dtype).unwrap())).collect();
+    let params: Vec<(String, Tensor)> = vae.named_parameters().into_iter().map(|(n, t)| (n, t.to_dtype(dtype).unwrap())).collect();
     safetensors::tensor::serialize(params.iter().map(|(n, t)| (n.as_str(), t)), None).unwrap()
 }
 
@@ -123,18 +122,12 @@ impl Entry {
 
 /// The entries of a valid model with latent size L=3 and hidden width H=16.
 fn valid_entries() -> Vec<Entry> {
-    model(VaeConfig::new(3, 16), 3)
-        .named_parameters()
-        .iter()
-        .map(|(n, t)| Entry::f32(n, t.dims(), &flat(t)))
-        .collect()
+    model(VaeConfig::new(3, 16), 3).named_parameters().iter().map(|(n, t)| Entry::f32(n, t.dims(), &flat(t))).collect()
 }
 
 fn serialize(entries: &[Entry]) -> Vec<u8> {
-    let views: Vec<(String, TensorView)> = entries
-        .iter()
-        .map(|e| (e.name.clone(), TensorView::new(e.dtype, e.shape.clone(), &e.data).unwrap()))
-        .collect();
+    let views: Vec<(String, TensorView)> =
+        entries.iter().map(|e| (e.name.clone(), TensorView::new(e.dtype, e.shape.clone(), &e.data).unwrap())).collect();
     safetensors::tensor::serialize(views.iter().map(|(n, v)| (n.as_str(), v)), None).unwrap()
 }
 
@@ -198,10 +191,7 @@ fn garbage_files_are_errors() {
         ("header length u64::MAX", huge_header),
         ("header not JSON", with_header("this is not json", &[])),
         ("header JSON of the wrong shape", with_header(r#"{"encoder.0.weight": 3}"#, &[])),
-        (
-            "data offsets past the end",
-            with_header(r#"{"encoder.0.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4]),
-        ),
+        ("data offsets past the end", with_header(r#"{"encoder.0.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4])),
         ("PNG signature", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()),
     ];
     for (case, bytes) in cases {

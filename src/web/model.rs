@@ -4,11 +4,11 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::packed::PackedVae;
-use crate::{anomaly, conditional, grid, loss};
 use crate::model::{Vae, IMAGE_PIXELS};
+use crate::packed::PackedVae;
 use crate::rng::Rng;
 use crate::weights::{self, Metadata};
+use crate::{anomaly, conditional, grid, loss};
 
 use super::js_error;
 
@@ -107,7 +107,15 @@ impl Model {
     /// `dim_y`, top row = last value), other dimensions at `base`; returns the RGBA pixels of the
     /// (28·xs.len())×(28·ys.len()) image. A conditional model decodes every cell with `label`.
     #[wasm_bindgen(js_name = decodeGridRgba)]
-    pub fn decode_grid_rgba(&self, xs: &[f32], ys: &[f32], dim_x: usize, dim_y: usize, base: &[f32], label: Option<u8>) -> Result<Vec<u8>, JsError> {
+    pub fn decode_grid_rgba(
+        &self,
+        xs: &[f32],
+        ys: &[f32],
+        dim_x: usize,
+        dim_y: usize,
+        base: &[f32],
+        label: Option<u8>,
+    ) -> Result<Vec<u8>, JsError> {
         let l = self.latent_size();
         if base.len() != l || dim_x >= l || dim_y >= l || (dim_x == dim_y && l > 1) {
             return Err(JsError::new("grid dimensions do not fit the model's latent size"));
@@ -191,4 +199,3 @@ impl ImageSet {
         Ok(self.data.image(i).iter().map(|&p| p as f32 / 255.0).collect())
     }
 }
-

@@ -71,7 +71,15 @@ impl Trainer {
 
     /// A trainer with no data for the second worker: the same arguments as the first's give the
     /// same initial weights and optimiser.
-    pub fn helper(latent: usize, hidden: usize, beta: f64, learning_rate: f64, batch_size: usize, seed: u64, init: Option<Vec<u8>>) -> Result<Trainer, JsError> {
+    pub fn helper(
+        latent: usize,
+        hidden: usize,
+        beta: f64,
+        learning_rate: f64,
+        batch_size: usize,
+        seed: u64,
+        init: Option<Vec<u8>>,
+    ) -> Result<Trainer, JsError> {
         let trainer = new_trainer(latent, hidden, beta, learning_rate, batch_size, seed, init)?;
         let none = Dataset::from_pixels(Vec::new(), Vec::new()).map_err(js_error)?;
         Ok(Trainer { trainer, train: none.clone(), heldout: none, dataset: String::new(), last_heldout: None, batch: None, pending: None })
@@ -112,7 +120,11 @@ impl Trainer {
     pub fn part_gradient_of(&mut self, images: Vec<f32>, noise: Vec<f32>, batch_size: usize) -> Result<Vec<f32>, JsError> {
         let (n, l) = (images.len() / IMAGE_PIXELS, self.trainer.config().vae.latent);
         if images.len() != n * IMAGE_PIXELS || noise.len() != n * l || n > batch_size {
-            return Err(JsError::new(&format!("a part of {} image values and {} noise values does not fit a step on {batch_size} images", images.len(), noise.len())));
+            return Err(JsError::new(&format!(
+                "a part of {} image values and {} noise values does not fit a step on {batch_size} images",
+                images.len(),
+                noise.len()
+            )));
         }
         let x = Tensor::from_vec(images, (n, IMAGE_PIXELS), &Device::Cpu).map_err(js_error)?;
         let eps = Tensor::from_vec(noise, (n, l), &Device::Cpu).map_err(js_error)?;
@@ -261,7 +273,15 @@ impl Trainer {
 }
 
 /// A trainer of a fresh 784-`hidden`-`latent` model, or of the model in `init` (safetensors bytes).
-fn new_trainer(latent: usize, hidden: usize, beta: f64, learning_rate: f64, batch_size: usize, seed: u64, init: Option<Vec<u8>>) -> Result<train::Trainer, JsError> {
+fn new_trainer(
+    latent: usize,
+    hidden: usize,
+    beta: f64,
+    learning_rate: f64,
+    batch_size: usize,
+    seed: u64,
+    init: Option<Vec<u8>>,
+) -> Result<train::Trainer, JsError> {
     if !(1..=64).contains(&latent) || !(1..=4096).contains(&hidden) {
         return Err(JsError::new(&format!("latent size {latent} or hidden size {hidden} out of range")));
     }

@@ -18,14 +18,12 @@ pub fn mnist_bytes(name: &str) -> Vec<u8> {
 
 /// MNIST's 10,000 test images.
 pub fn mnist_test() -> Dataset {
-    Dataset::from_idx(&mnist_bytes("t10k-images-idx3-ubyte"), &mnist_bytes("t10k-labels-idx1-ubyte"))
-        .expect("MNIST test set parses")
+    Dataset::from_idx(&mnist_bytes("t10k-images-idx3-ubyte"), &mnist_bytes("t10k-labels-idx1-ubyte")).expect("MNIST test set parses")
 }
 
 /// MNIST's 60,000 training images.
 pub fn mnist_train() -> Dataset {
-    Dataset::from_idx(&mnist_bytes("train-images-idx3-ubyte"), &mnist_bytes("train-labels-idx1-ubyte"))
-        .expect("MNIST training set parses")
+    Dataset::from_idx(&mnist_bytes("train-images-idx3-ubyte"), &mnist_bytes("train-labels-idx1-ubyte")).expect("MNIST training set parses")
 }
 
 /// The first `n` MNIST training images.
@@ -45,9 +43,7 @@ pub fn fashion_test() -> Dataset {
 
 /// Folder of the shipped weights: `$VAE_MODELS_DIR` if set, else `www/models`.
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("VAE_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/models"))
+    std::env::var_os("VAE_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/models"))
 }
 
 /// A shipped model's bytes, failing (not skipping) when it is absent.

@@ -34,23 +34,15 @@ pub fn train_flops_per_sample(latent: usize, hidden: usize) -> f64 {
 
 pub fn run(args: BenchArgs, threads: usize) -> CliResult {
     let data = DatasetName::Mnist.load(Split::Train)?;
-    let config = TrainConfig {
-        vae: VaeConfig::new(args.latent, args.hidden),
-        beta: 1.0,
-        learning_rate: 1e-3,
-        batch_size: args.batch,
-        seed: 0,
-    };
+    let config =
+        TrainConfig { vae: VaeConfig::new(args.latent, args.hidden), beta: 1.0, learning_rate: 1e-3, batch_size: args.batch, seed: 0 };
     let device = Device::Cpu;
     let mut trainer = Trainer::new(config, &device)?;
     trainer.set_shards(threads);
     let mut rng = Rng::new(1);
     let order = rng.permutation(data.len());
-    let batches: Vec<_> = order
-        .chunks_exact(args.batch)
-        .take(args.steps + 10)
-        .map(|idx| data.batch(idx, &device))
-        .collect::<candle_core::Result<_>>()?;
+    let batches: Vec<_> =
+        order.chunks_exact(args.batch).take(args.steps + 10).map(|idx| data.batch(idx, &device)).collect::<candle_core::Result<_>>()?;
     let mut times = Vec::with_capacity(args.steps);
     for (i, x) in batches.iter().enumerate() {
         let t0 = Instant::now();

@@ -43,8 +43,7 @@ impl DatasetName {
             };
             return Err(format!("{} not found ({hint})", images.display()).into());
         }
-        let data = Dataset::from_idx(&read_file(&images)?, &read_file(&labels)?)
-            .map_err(|e| format!("{}: {e}", images.display()))?;
+        let data = Dataset::from_idx(&read_file(&images)?, &read_file(&labels)?).map_err(|e| format!("{}: {e}", images.display()))?;
         Ok(data)
     }
 }

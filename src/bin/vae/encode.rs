@@ -22,9 +22,7 @@ pub struct EncodeArgs {
 
 pub fn run(args: EncodeArgs) -> CliResult {
     let device = Device::Cpu;
-    let vae = weights::load_vae(&read_file(&args.weights)?, &device)
-        .map_err(|e| format!("{}: {e}", args.weights.display()))?
-        .vae;
+    let vae = weights::load_vae(&read_file(&args.weights)?, &device).map_err(|e| format!("{}: {e}", args.weights.display()))?.vae;
     let test = args.dataset.load(Split::Test)?;
     let count = args.count.min(test.len());
     let (x, y) = test.model_input_range(0, count, vae.config().classes, &device)?;

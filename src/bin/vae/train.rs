@@ -86,13 +86,21 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     trainer.set_shards(threads);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let total_steps = (steps_per_epoch * args.epochs) as u64;
-    let bar = ProgressBar::new(total_steps).with_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "),
-    );
+    let bar = ProgressBar::new(total_steps)
+        .with_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "));
     println!(
         "training {}784-{}-{} on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
-        if args.conditional { "conditional " } else { "" }, config.vae.hidden, config.vae.latent, train.len(), args.dataset.label(), holdout.len(),
-        args.epochs, config.batch_size, args.lr, args.schedule, args.beta
+        if args.conditional { "conditional " } else { "" },
+        config.vae.hidden,
+        config.vae.latent,
+        train.len(),
+        args.dataset.label(),
+        holdout.len(),
+        args.epochs,
+        config.batch_size,
+        args.lr,
+        args.schedule,
+        args.beta
     );
     let mut eval_rng = Rng::new(args.seed ^ 0x5eed);
     let mut best: Option<(f64, usize, Vec<u8>, ElboStats)> = None;
@@ -107,10 +115,14 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
             trainer.set_learning_rate(lr_scale * learning_rate(args.schedule, args.lr, progress));
             let report = trainer.train_step(&train)?;
             if report.diverged {
-                bar.suspend(|| println!(
-                    "step {}: training diverged (loss {:.4}); restored the last good weights and halved the learning rate to {:.3e}",
-                    trainer.steps(), report.stats.neg_elbo, trainer.learning_rate()
-                ));
+                bar.suspend(|| {
+                    println!(
+                        "step {}: training diverged (loss {:.4}); restored the last good weights and halved the learning rate to {:.3e}",
+                        trainer.steps(),
+                        report.stats.neg_elbo,
+                        trainer.learning_rate()
+                    )
+                });
                 lr_scale /= 2.0;
                 continue;
             }
@@ -124,12 +136,17 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
         }
         let test_stats = evaluate(trainer.vae(), &test, &mut eval_rng)?;
         let selection = if holdout.is_empty() { test_stats } else { evaluate(trainer.vae(), &holdout, &mut eval_rng)? };
-        bar.suspend(|| println!(
-            "epoch {epoch:>3}: train {:.2}  {}test negative ELBO {:.2} (recon {:.2}, KL {:.2})  lr {:.2e}",
-            sum / seen.max(1) as f64,
-            if holdout.is_empty() { String::new() } else { format!("held-out {:.2}  ", selection.neg_elbo) },
-            test_stats.neg_elbo, test_stats.recon, test_stats.kl, trainer.learning_rate()
-        ));
+        bar.suspend(|| {
+            println!(
+                "epoch {epoch:>3}: train {:.2}  {}test negative ELBO {:.2} (recon {:.2}, KL {:.2})  lr {:.2e}",
+                sum / seen.max(1) as f64,
+                if holdout.is_empty() { String::new() } else { format!("held-out {:.2}  ", selection.neg_elbo) },
+                test_stats.neg_elbo,
+                test_stats.recon,
+                test_stats.kl,
+                trainer.learning_rate()
+            )
+        });
         let improved = holdout.is_empty() || best.as_ref().is_none_or(|b| selection.neg_elbo < b.0);
         if improved {
             let meta = metadata(&args, &config, epoch, &test_stats);
@@ -143,7 +160,10 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     std::fs::write(&args.out, bytes).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     println!(
         "wrote {} (epoch {epoch}): test negative ELBO {:.2} nats/image (recon {:.2}, KL {:.2}); {:.0} samples/s",
-        args.out.display(), stats.neg_elbo, stats.recon, stats.kl,
+        args.out.display(),
+        stats.neg_elbo,
+        stats.recon,
+        stats.kl,
         samples as f64 / started.elapsed().as_secs_f64().max(1e-9)
     );
     Ok(())
