@@ -22,10 +22,11 @@ const WEIGHTS_EVERY_MS = 500;
 const HELDOUT_EVERY_MS = 3000;
 const HELDOUT_IMAGES = 1000;
 // The measuring phases of `cores: 'auto'`: workers and how long (ms of steps; at least
-// CALIBRATION_MIN_STEPS steps each). The first phase warms both wasm instances up and is not
+// CALIBRATION_MIN_STEPS steps each). The first phase (one worker: the first weights of a new shape
+// reach the page then, and it needs a core) warms up and is not
 // counted; then one and two workers take turns in short phases, so that the machine's speed,
 // which drifts by tens of per cent within seconds here, favours neither.
-const CALIBRATION = [{ workers: 2, ms: 400, counted: false },
+const CALIBRATION = [{ workers: 1, ms: 1500, counted: false },
   ...Array.from({ length: 10 }, (_, i) => ({ workers: 1 + (i % 2), ms: 300 }))];
 const CALIBRATION_MIN_STEPS = 4;
 /** How much faster two workers must be to be kept: on two cores or fewer, and on more. */
