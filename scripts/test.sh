@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --browser
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --profile wasm -- -D warnings
 ./scripts/build.sh --no-native
 cargo test --release   # also builds target/release/vae, which the browser tests serve the app with
 node --test --test-concurrency=1 tests/e2e/

@@ -15,7 +15,7 @@ pub const SCORE_SAMPLES: usize = 16;
 /// Points in a shipped quantile table: the 0th, 0.1th, …, 100th percentiles.
 pub const QUANTILE_POINTS: usize = 1001;
 
-/// The negative ELBO of images `x` [B, 784] (labels `y` [B, C] if conditional), averaged over
+/// The negative ELBO of images `x` [B, P] (labels `y` [B, C] if conditional), averaged over
 /// `samples` draws of z: [B] nats.
 pub fn anomaly_scores(vae: &Vae, x: &Tensor, y: Option<&Tensor>, samples: usize, rng: &mut Rng) -> Result<Tensor> {
     if samples == 0 {

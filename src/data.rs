@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use candle_core::{bail, Device, Result, Tensor};
 
-use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::shape::ImageShape;
 
 /// Upper bound on the number of elements an IDX file may declare (and on a decompressed gzip
 /// file's size): 256 Mi, five times MNIST's training images.
@@ -76,40 +76,57 @@ fn parse_raw_idx(mut bytes: Vec<u8>) -> Result<Idx> {
     Ok(Idx { dims, data: bytes })
 }
 
-/// Images with their labels, pixels as `u8`. Clones and [`Self::take`] share the bytes.
+/// Images of one shape with their labels, pixels as `u8` (channel-major per image). Clones and
+/// [`Self::take`] share the bytes.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pixels: Arc<Vec<u8>>,
     labels: Arc<Vec<u8>>,
     /// Images in this dataset: the first `len` of the shared bytes.
     len: usize,
+    shape: ImageShape,
 }
 
 impl Dataset {
-    /// Builds a dataset from the bytes of an images IDX file ([N, 28, 28]) and a labels IDX file
-    /// ([N]), raw or gzip.
+    /// Builds a dataset from the bytes of an images IDX file ([N, H, W], grey) and a labels IDX
+    /// file ([N]), raw or gzip.
     pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Self> {
         let images = parse_idx(images).map_err(|e| candle_core::Error::Msg(format!("images file: {e}")))?;
         let labels = parse_idx(labels).map_err(|e| candle_core::Error::Msg(format!("labels file: {e}")))?;
-        if images.dims.len() != 3 || images.dims[1..] != [IMAGE_SIDE, IMAGE_SIDE] {
-            bail!("images file has dimensions {:?}, expected [N, 28, 28]", images.dims);
+        if images.dims.len() != 3 {
+            bail!("images file has dimensions {:?}, expected [N, height, width]", images.dims);
         }
+        let shape = ImageShape::new(1, images.dims[1], images.dims[2])?;
         if labels.dims.len() != 1 {
             bail!("labels file has dimensions {:?}, expected [N]", labels.dims);
         }
         if images.dims[0] != labels.dims[0] {
             bail!("{} images but {} labels", images.dims[0], labels.dims[0]);
         }
-        Self::from_pixels(images.data, labels.data)
+        Self::from_pixels(shape, images.data, labels.data)
     }
 
-    /// A dataset from `pixels` (N·784 bytes) and `labels` (N bytes).
-    pub fn from_pixels(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
-        if pixels.len() != labels.len() * IMAGE_PIXELS {
-            bail!("{} pixel bytes do not make {} images of 784 pixels", pixels.len(), labels.len());
+    /// A dataset of `shape` images from `pixels` (N·C·H·W bytes, each image channel-major) and
+    /// `labels` (N bytes).
+    pub fn from_pixels(shape: ImageShape, pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
+        if pixels.len() != labels.len() * shape.pixels() {
+            bail!("{} pixel bytes do not make {} images of {} values ({shape})", pixels.len(), labels.len(), shape.pixels());
         }
         let len = labels.len();
-        Ok(Self { pixels: Arc::new(pixels), labels: Arc::new(labels), len })
+        Ok(Self { pixels: Arc::new(pixels), labels: Arc::new(labels), len, shape })
+    }
+
+    /// The shape of every image.
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+
+    /// Checks these images are what a model of `shape` reads.
+    pub fn check_shape(&self, shape: ImageShape) -> Result<()> {
+        if self.shape != shape {
+            bail!("the images are {} but the model reads {shape}", self.shape);
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -124,32 +141,35 @@ impl Dataset {
         &self.labels[..self.len]
     }
 
-    /// The 784 pixel bytes of image `i`.
+    /// The pixel bytes of image `i` (C·H·W).
     pub fn image(&self, i: usize) -> &[u8] {
-        &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+        let p = self.shape.pixels();
+        &self.pixels[i * p..(i + 1) * p]
     }
 
     /// The first `n` images (all if fewer), sharing this dataset's bytes.
     pub fn take(&self, n: usize) -> Self {
-        Self { pixels: Arc::clone(&self.pixels), labels: Arc::clone(&self.labels), len: n.min(self.len) }
+        Self { pixels: Arc::clone(&self.pixels), labels: Arc::clone(&self.labels), len: n.min(self.len), shape: self.shape }
     }
 
-    /// Images `range` scaled to [0, 1], row-major: range.len()·784 values.
+    /// Images `range` scaled to [0, 1], row-major: range.len()·P values.
     pub fn pixels_f32(&self, range: std::ops::Range<usize>) -> Vec<f32> {
         let (start, end) = (range.start.min(self.len), range.end.min(self.len));
-        self.pixels[start * IMAGE_PIXELS..end.max(start) * IMAGE_PIXELS].iter().map(|&p| p as f32 / 255.0).collect()
+        let p = self.shape.pixels();
+        self.pixels[start * p..end.max(start) * p].iter().map(|&v| v as f32 / 255.0).collect()
     }
 
-    /// Images at `indices` scaled to [0, 1]: [indices.len(), 784], `f32`.
+    /// Images at `indices` scaled to [0, 1]: [indices.len(), P], `f32`.
     pub fn batch(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let mut values = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
+        let p = self.shape.pixels();
+        let mut values = Vec::with_capacity(indices.len() * p);
         for &i in indices {
             if i >= self.len() {
                 bail!("image index {i} out of range for {} images", self.len());
             }
             values.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
         }
-        Tensor::from_vec(values, (indices.len(), IMAGE_PIXELS), device)
+        Tensor::from_vec(values, (indices.len(), p), device)
     }
 
     /// Images `start..start+len` (clipped to the dataset), as [`Self::batch`].
@@ -158,7 +178,7 @@ impl Dataset {
     }
 
     /// The inputs a model with `classes` label classes takes for images `indices`: the images
-    /// [B, 784] and, when `classes > 0`, their one-hot labels [B, C].
+    /// [B, P] and, when `classes > 0`, their one-hot labels [B, C].
     pub fn model_input(&self, indices: &[usize], classes: usize, device: &Device) -> Result<(Tensor, Option<Tensor>)> {
         let x = self.batch(indices, device)?;
         if classes == 0 {

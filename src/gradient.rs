@@ -1,4 +1,4 @@
-//! The training gradient by hand: one forward and one backward pass through the VAE, with the
+//! The training gradient. For the MLP it is written by hand: one forward and one backward pass, with the
 //! bias, ReLU, reparameterisation, KL and sigmoid/binary-cross-entropy work fused into single
 //! loops and only the products the gradient needs.
 //!
@@ -19,17 +19,38 @@
 //!   dW₂ = dsᵀ h₁   dh₁ = ds W₂        da₁ = dh₁ ⊙ [a₁ > 0]   dW₁ = da₁ᵀ x
 //! and each bias gradient is the column sum of its layer's output gradient. A conditional model
 //! appends the one-hot labels to x and to z, and dz keeps z's first L columns.
+//!
+//! Any other architecture takes candle's autograd over [`crate::loss::negative_elbo_with_noise`]
+//! ([`autograd_gradient`]), which is also the reference the hand-written path is tested against.
 
 use candle_core::backprop::GradStore;
 use candle_core::{Module, Result, Tensor};
 
-use crate::model::{Vae, IMAGE_PIXELS};
+use crate::loss::negative_elbo_with_noise;
+use crate::model::Vae;
 use crate::parallel::{Minibatch, PartGradient};
 
 /// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight
 /// `beta` (see [`crate::parallel`]); keyed by the model's parameter tensors.
 pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
-    negative_elbo_gradient_with(vae, part, batch_size, beta, FirstLayer::FOR_THIS_TARGET)
+    match vae.mlp() {
+        Some(_) => negative_elbo_gradient_with(vae, part, batch_size, beta, FirstLayer::FOR_THIS_TARGET),
+        None => autograd_gradient(vae, part, batch_size, beta),
+    }
+}
+
+/// [`negative_elbo_gradient`] by candle's autograd, for any architecture: the backward pass of
+/// Σᵢ (reconᵢ + β·klᵢ) / B. The model's parameters must be variables (a trainer's are).
+pub fn autograd_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
+    if part.is_empty() {
+        return Ok(PartGradient::default());
+    }
+    let terms = negative_elbo_with_noise(vae, &part.x, part.y.as_ref(), &part.eps)?;
+    let (recon, kl) = (terms.recon.sum_all()?, terms.kl.sum_all()?);
+    let loss = ((&recon + (&kl * beta)?)? / batch_size.max(1) as f64)?;
+    let grads = loss.backward()?;
+    let sum = |t: &Tensor| -> Result<f64> { t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>() };
+    Ok(PartGradient { recon_sum: sum(&recon)?, kl_sum: sum(&kl)?, grads })
 }
 
 /// How the encoder's first layer multiplies.
@@ -47,7 +68,8 @@ impl FirstLayer {
     pub const FOR_THIS_TARGET: Self = if cfg!(target_arch = "wasm32") { Self::SkipZeroInputs } else { Self::Dense };
 }
 
-/// [`negative_elbo_gradient`] with the first layer's products done as `first_layer` says.
+/// The MLP's hand-written [`negative_elbo_gradient`], the first layer's products done as
+/// `first_layer` says.
 pub fn negative_elbo_gradient_with(
     vae: &Vae,
     part: &Minibatch,
@@ -59,14 +81,18 @@ pub fn negative_elbo_gradient_with(
     if n == 0 {
         return Ok(PartGradient::default());
     }
-    let [enc0, enc2, dec0, dec2] = vae.layers();
+    let Some(mlp) = vae.mlp() else {
+        candle_core::bail!("the hand-written gradient is the MLP's; this model is {}", vae.config().describe())
+    };
+    let [enc0, enc2, dec0, dec2] = mlp.layers();
     let l = vae.config().latent;
+    let pixels = vae.pixels();
     let scale = 1.0 / batch_size as f32;
     let kl_scale = (beta as f32) * scale;
     let device = part.x.device();
 
     // Encoder.
-    let enc_in = vae.condition(&part.x, part.y.as_ref())?;
+    let enc_in = mlp.condition(&part.x, part.y.as_ref())?;
     let sparse = (first_layer == FirstLayer::SkipZeroInputs).then(|| SparseInput::new(&enc_in)).transpose()?;
     let w1 = enc0.weight();
     let a1 = match &sparse {
@@ -91,7 +117,7 @@ pub fn negative_elbo_gradient_with(
     let z = Tensor::from_vec(z, (n, l), device)?;
 
     // Decoder, then the fused sigmoid/BCE pass: the reconstruction sum and dℓ.
-    let dec_in = vae.condition(&z, part.y.as_ref())?;
+    let dec_in = mlp.condition(&z, part.y.as_ref())?;
     let h3 = relu_with_bias(dec_in.matmul(&dec0.weight().t()?)?, dec0.bias())?;
     let mut logits = rows(&h3.matmul(&dec2.weight().t()?)?)?;
     let bias = dec2.bias().map(rows).transpose()?;
@@ -99,8 +125,8 @@ pub fn negative_elbo_gradient_with(
     let mut recon_sum = 0f64;
     for i in 0..n {
         let mut recon = 0f32;
-        for p in 0..IMAGE_PIXELS {
-            let at = i * IMAGE_PIXELS + p;
+        for p in 0..pixels {
+            let at = i * pixels + p;
             let logit = logits[at] + bias.as_ref().map_or(0.0, |b| b[p]);
             let target = x[at];
             let e = (-logit.abs()).exp();
@@ -110,7 +136,7 @@ pub fn negative_elbo_gradient_with(
         }
         recon_sum += f64::from(recon);
     }
-    let d_logits = Tensor::from_vec(logits, (n, IMAGE_PIXELS), device)?;
+    let d_logits = Tensor::from_vec(logits, (n, pixels), device)?;
 
     let mut grads = GradStore::default();
     // A layer's gradients from its output's gradient `d_out` and its input: d_outᵀ · input for the

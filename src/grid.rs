@@ -3,7 +3,8 @@
 
 use candle_core::{Result, Tensor};
 
-use crate::model::{Vae, IMAGE_PIXELS, IMAGE_SIDE};
+use crate::model::Vae;
+use crate::shape::ImageShape;
 
 /// Φ⁻¹(p), the standard normal quantile function (Acklam's rational approximation, relative
 /// error below 1.2e-9), for p in (0, 1).
@@ -56,7 +57,7 @@ pub fn grid_latents(xs: &[f32], ys: &[f32], dims: (usize, usize), base: &[f32]) 
     z
 }
 
-/// Decodes latents `z` (row-major, B·L values) into B images: B·784 intensities in [0, 1]. A
+/// Decodes latents `z` (row-major, B·L values) into B images: B·P intensities in [0, 1]. A
 /// conditional model needs one label per point in `labels`; a plain one takes none.
 pub fn decode_flat(vae: &Vae, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
     let l = vae.config().latent;
@@ -79,27 +80,41 @@ pub fn one_hot_for(vae: &Vae, labels: &[u8], count: usize) -> Result<Tensor> {
     crate::model::one_hot(labels, vae.config().classes, vae.device())
 }
 
-/// Tiles `cols`·`rows` images (784 intensities each, row-major order) into one (28·cols)×(28·rows)
-/// greyscale image: row-major bytes.
-pub fn tile_images(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
-    tile(images, cols, rows, |g| [g])
+/// Tiles `cols`·`rows` images of `shape` (channel-major intensities, row-major order) into one
+/// (W·cols)×(H·rows) image: row-major pixels of C interleaved bytes (grey, or RGB).
+pub fn tile_images(images: &[f32], shape: ImageShape, cols: usize, rows: usize) -> Vec<u8> {
+    let c = shape.channels;
+    tile(images, shape, cols, rows, c, |px, dst| dst.copy_from_slice(&px[..c]))
 }
 
-/// [`tile_images`] as opaque RGBA (grey) pixels, ready for a canvas `ImageData`.
-pub fn tile_rgba(images: &[f32], cols: usize, rows: usize) -> Vec<u8> {
-    tile(images, cols, rows, |g| [g, g, g, 255])
+/// [`tile_images`] as opaque RGBA pixels, ready for a canvas `ImageData`: grey images are
+/// repeated across R, G and B.
+pub fn tile_rgba(images: &[f32], shape: ImageShape, cols: usize, rows: usize) -> Vec<u8> {
+    tile(images, shape, cols, rows, 4, |px, dst| {
+        let rgb = if px.len() >= 3 { [px[0], px[1], px[2]] } else { [px[0]; 3] };
+        dst[..3].copy_from_slice(&rgb);
+        dst[3] = 255;
+    })
 }
 
-/// The tiling of [`tile_images`], each pixel written as the `N` bytes `pixel` makes of its byte.
-fn tile<const N: usize>(images: &[f32], cols: usize, rows: usize, pixel: impl Fn(u8) -> [u8; N]) -> Vec<u8> {
-    let width = IMAGE_SIDE * cols;
-    let mut out = pixel(0).repeat(width * IMAGE_SIDE * rows); // unused tiles stay black
-    for (k, img) in images.chunks_exact(IMAGE_PIXELS).enumerate().take(cols * rows) {
+/// The tiling of [`tile_images`], each pixel's channel bytes written into its `n` output bytes by `write`.
+fn tile(images: &[f32], shape: ImageShape, cols: usize, rows: usize, n: usize, write: impl Fn(&[u8], &mut [u8])) -> Vec<u8> {
+    let (h, w, c) = (shape.height, shape.width, shape.channels);
+    let width = w * cols;
+    let mut out = vec![0u8; n * width * h * rows]; // unused tiles stay black
+    if n == 4 {
+        out.chunks_exact_mut(4).for_each(|p| p[3] = 255);
+    }
+    let mut px = vec![0u8; c];
+    for (k, img) in images.chunks_exact(shape.pixels().max(1)).enumerate().take(cols * rows) {
         let (gr, gc) = (k / cols, k % cols);
-        for (r, line) in img.chunks_exact(IMAGE_SIDE).enumerate() {
-            let start = N * ((gr * IMAGE_SIDE + r) * width + gc * IMAGE_SIDE);
-            for (dst, &v) in out[start..start + N * IMAGE_SIDE].chunks_exact_mut(N).zip(line) {
-                dst.copy_from_slice(&pixel(intensity_byte(v)));
+        for r in 0..h {
+            let start = n * ((gr * h + r) * width + gc * w);
+            for (x, dst) in out[start..start + n * w].chunks_exact_mut(n).enumerate() {
+                for (ch, p) in px.iter_mut().enumerate() {
+                    *p = intensity_byte(img[ch * h * w + r * w + x]);
+                }
+                write(&px, dst);
             }
         }
     }

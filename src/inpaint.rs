@@ -6,13 +6,13 @@
 //! - [`encode_decode_fill`] is one step of the simpler loop x ← known pixels + decode(encode(x))
 //!   elsewhere.
 //!
-//! Masks are 784 values, 1 where a pixel is known and 0 where it is to be filled.
+//! Masks are one value per pixel, 1 where a pixel is known and 0 where it is to be filled.
 
 use candle_core::{bail, Result, Tensor, Var, D};
 use candle_nn::{Optimizer, ParamsAdamW};
 
 use crate::loss::bce_with_logits_elementwise;
-use crate::model::{Vae, IMAGE_PIXELS};
+use crate::model::Vae;
 use crate::optim::Adam;
 use crate::rng::Rng;
 
@@ -24,20 +24,20 @@ pub fn merge_known(image: &[f32], known: &[f32], fill: &[f32]) -> Vec<f32> {
     image.iter().zip(known).zip(fill).map(|((&x, &k), &f)| if k > 0.5 { x } else { f }).collect()
 }
 
-fn check_pixels(name: &str, values: &[f32]) -> Result<()> {
-    if values.len() != IMAGE_PIXELS {
-        bail!("{name} has {} values, expected {IMAGE_PIXELS}", values.len());
+/// `values` as one image [1, P] of `vae`'s shape.
+fn one_image(vae: &Vae, name: &str, values: &[f32]) -> Result<Tensor> {
+    if values.len() != vae.pixels() {
+        bail!("{name} has {} values, expected {} ({} image)", values.len(), vae.pixels(), vae.config().shape);
     }
-    Ok(())
+    vae.images(values, name)
 }
 
 /// One step of the encode–decode loop: reconstructs `current` through the posterior mean and
 /// puts the known pixels of `image` back.
 pub fn encode_decode_fill(vae: &Vae, current: &[f32], image: &[f32], known: &[f32]) -> Result<Vec<f32>> {
-    for (name, v) in [("the current image", current), ("the image", image), ("the mask", known)] {
-        check_pixels(name, v)?;
-    }
-    let x = Tensor::from_slice(current, (1, IMAGE_PIXELS), vae.device())?;
+    let x = one_image(vae, "the current image", current)?;
+    one_image(vae, "the image", image)?;
+    one_image(vae, "the mask", known)?;
     let (mu, _) = vae.encode(&x, None)?;
     let recon = vae.decode(&mu, None)?.flatten_all()?.to_vec1::<f32>()?;
     Ok(merge_known(image, known, &recon))
@@ -60,8 +60,8 @@ impl LatentInpainter {
     /// Starts from the posterior mean of the image with its unknown pixels blanked, and from
     /// `restarts − 1` draws of N(0, I).
     pub fn new(vae: &Vae, image: &[f32], known: &[f32], restarts: usize, rng: &mut Rng) -> Result<Self> {
-        check_pixels("the image", image)?;
-        check_pixels("the mask", known)?;
+        let target = one_image(vae, "the image", image)?;
+        let mask = one_image(vae, "the mask", known)?;
         if vae.config().is_conditional() {
             bail!("inpainting takes a plain (unconditional) VAE");
         }
@@ -69,20 +69,11 @@ impl LatentInpainter {
         let device = vae.device();
         let l = vae.config().latent;
         let blanked: Vec<f32> = image.iter().zip(known).map(|(&x, &k)| x * k).collect();
-        let (mu, _) = vae.encode(&Tensor::from_slice(&blanked, (1, IMAGE_PIXELS), device)?, None)?;
+        let (mu, _) = vae.encode(&vae.images(&blanked, "the blanked image")?, None)?;
         let z0 = if restarts > 1 { Tensor::cat(&[mu, rng.normal((restarts - 1, l), device)?], 0)? } else { mu };
         let z = Var::from_tensor(&z0)?;
         let optimizer = Adam::new(vec![z.clone()], ParamsAdamW { lr: LATENT_LEARNING_RATE, weight_decay: 0.0, ..Default::default() })?;
-        Ok(Self {
-            z,
-            optimizer,
-            image: image.to_vec(),
-            known: known.to_vec(),
-            target: Tensor::from_slice(image, (1, IMAGE_PIXELS), device)?,
-            mask: Tensor::from_slice(known, (1, IMAGE_PIXELS), device)?,
-            iterations: 0,
-            objective: Vec::new(),
-        })
+        Ok(Self { z, optimizer, image: image.to_vec(), known: known.to_vec(), target, mask, iterations: 0, objective: Vec::new() })
     }
 
     /// −log p(known | z) − log p(z) (up to a constant) of each starting point: [K].

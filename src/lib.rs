@@ -5,6 +5,7 @@
 //! trained by [`train::Trainer`] on the negative ELBO of [`loss`].
 
 pub mod anomaly;
+pub mod arch;
 pub mod compress;
 pub mod conditional;
 pub mod data;
@@ -12,6 +13,7 @@ pub mod gradient;
 pub mod grid;
 pub mod inpaint;
 pub mod interpolate;
+pub mod limits;
 pub mod loss;
 pub mod model;
 pub mod optim;
@@ -19,10 +21,20 @@ pub mod packed;
 pub mod parallel;
 pub mod preprocess;
 pub mod rng;
+pub mod shape;
 pub mod train;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
+pub use arch::Arch;
 pub use model::{Vae, VaeConfig, IMAGE_PIXELS, IMAGE_SIDE};
+pub use shape::ImageShape;
+
+/// The message of an error a user caused, without the backtrace candle appends to it when
+/// `RUST_BACKTRACE` is set (its errors print as the message, a newline, then the frames): the
+/// first line. Every message this crate writes is one line.
+pub fn error_message(e: impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().trim().to_string()
+}

@@ -14,7 +14,7 @@ const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// Per-image terms of the negative ELBO, each [B].
 pub struct NegativeElbo {
-    /// −E_q[log p(x|z)] (one sample of z): binary cross-entropy summed over the 784 pixels.
+    /// −E_q[log p(x|z)] (one sample of z): binary cross-entropy summed over the pixels.
     pub recon: Tensor,
     /// KL(q(z|x) || N(0, I)).
     pub kl: Tensor,
@@ -33,7 +33,7 @@ impl NegativeElbo {
 }
 
 /// Binary cross-entropy of targets `x` under Bernoulli(sigmoid(`logits`)), summed over the last
-/// dimension: `[.., 784]` → `[..]`. Uses `max(l, 0) − l·x + log(1 + e^{−|l|})`, exact and finite
+/// dimension: `[.., P]` → `[..]`. Uses `max(l, 0) − l·x + log(1 + e^{−|l|})`, exact and finite
 /// for any logit.
 pub fn bce_with_logits(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
     bce_with_logits_elementwise(logits, x)?.sum(D::Minus1)
@@ -51,14 +51,14 @@ pub fn kl_standard_normal(mu: &Tensor, log_var: &Tensor) -> Result<Tensor> {
     inner?.sum(D::Minus1)? * -0.5
 }
 
-/// The negative ELBO of images `x` [B, 784] (labels `y` [B, C] for a conditional model) with one
+/// The negative ELBO of images `x` [B, P] (labels `y` [B, C] for a conditional model) with one
 /// reparameterised sample of z per image.
 pub fn negative_elbo(vae: &Vae, x: &Tensor, y: Option<&Tensor>, rng: &mut Rng) -> Result<NegativeElbo> {
     let eps = rng.normal((x.dim(0)?, vae.config().latent), x.device())?;
     negative_elbo_with_noise(vae, x, y, &eps)
 }
 
-/// The negative ELBO of images `x` [B, 784] (labels `y` [B, C] if conditional) with
+/// The negative ELBO of images `x` [B, P] (labels `y` [B, C] if conditional) with
 /// z = mu + `eps`·σ for the given noise `eps` [B, L].
 pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, y: Option<&Tensor>, eps: &Tensor) -> Result<NegativeElbo> {
     let (mu, log_var) = vae.encode(x, y)?;
@@ -68,7 +68,7 @@ pub fn negative_elbo_with_noise(vae: &Vae, x: &Tensor, y: Option<&Tensor>, eps: 
 }
 
 /// The IWAE estimate of −log p(x) (−log p(x|y) for a conditional model with labels `y` [B, C])
-/// for images `x` [B, 784] with `k` importance samples: [B].
+/// for images `x` [B, P] with `k` importance samples: [B].
 ///
 /// `−log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x)`, z_i ~ q(z|x). It is an upper bound on −log p(x)
 /// that tightens as `k` grows, and equals the (one-sample) negative ELBO in expectation at k = 1.

@@ -11,11 +11,14 @@
 //! pixels (most of a digit). Bias and ReLU are applied in the same pass, and the sigmoid needs no
 //! libm call.
 //! [`Vae::encode`] and [`Vae::decode`] are the reference: tests/packed.rs checks this against them.
+//!
+//! Other architectures than the MLP run through candle's own operations behind the same
+//! interface ([`PackedVae`] holds the model itself then), so callers need not know which it is.
 
-use candle_core::Result;
+use candle_core::{Device, Result, Tensor};
 use candle_nn::Linear;
 
-use crate::model::{one_hot_rows, Vae, IMAGE_PIXELS};
+use crate::model::{one_hot, one_hot_rows, Vae};
 
 /// Output rows per register block.
 const MR: usize = 4;
@@ -72,57 +75,102 @@ impl PackedLinear {
     }
 }
 
-/// A [`Vae`]'s four layers, packed: encoding and decoding for inference.
+/// A [`Vae`] for inference: the MLP's four layers packed, any other architecture as it is.
 #[derive(Clone, Debug)]
 pub struct PackedVae {
     latent: usize,
     /// Label classes C of a conditional model (0 for a plain one).
     classes: usize,
-    layers: [PackedLinear; 4],
+    /// Values per image.
+    pixels: usize,
+    net: Inference,
+}
+
+#[derive(Clone, Debug)]
+enum Inference {
+    Mlp(Box<[PackedLinear; 4]>),
+    Candle(Box<Vae>),
 }
 
 impl PackedVae {
     pub fn new(vae: &Vae) -> Result<Self> {
-        let [e0, e2, d0, d2] = vae.layers();
         let config = vae.config();
-        Ok(Self {
-            latent: config.latent,
-            classes: config.classes,
-            layers: [PackedLinear::new(e0)?, PackedLinear::new(e2)?, PackedLinear::new(d0)?, PackedLinear::new(d2)?],
-        })
+        let net = match vae.mlp() {
+            Some(mlp) => {
+                let [e0, e2, d0, d2] = mlp.layers();
+                Inference::Mlp(Box::new([PackedLinear::new(e0)?, PackedLinear::new(e2)?, PackedLinear::new(d0)?, PackedLinear::new(d2)?]))
+            }
+            None => Inference::Candle(Box::new(vae.clone())),
+        };
+        Ok(Self { latent: config.latent, classes: config.classes, pixels: vae.pixels(), net })
     }
 
-    /// The posterior of B images (B·784 values in [0, 1]; B labels for a conditional model):
+    /// The posterior of B images (B·P values in [0, 1]; B labels for a conditional model):
     /// per image, mu (L values) then log_var (L), as [`Vae::encode`].
     pub fn encode(&self, images: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
-        let [e0, e2, _, _] = &self.layers;
-        let x = self.with_labels(images, IMAGE_PIXELS, labels)?;
-        Ok(e2.forward(&e0.forward(&x, true), false))
+        match &self.net {
+            Inference::Mlp(layers) => {
+                let [e0, e2, _, _] = &**layers;
+                let x = self.with_labels(images, self.pixels, labels)?;
+                Ok(e2.forward(&e0.forward(&x, true), false))
+            }
+            Inference::Candle(vae) => {
+                let (x, y) = self.tensors(images, self.pixels, labels)?;
+                let (mu, log_var) = vae.encode(&x, y.as_ref())?;
+                Tensor::cat(&[mu, log_var], 1)?.flatten_all()?.to_vec1()
+            }
+        }
     }
 
     /// Bernoulli means in [0, 1] for B latent points (B·L values, row-major; B labels for a
-    /// conditional model): B·784 values, as [`Vae::decode`].
+    /// conditional model): B·P values, as [`Vae::decode`].
     pub fn decode(&self, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
         let mut out = self.logits(z, labels)?;
         out.iter_mut().for_each(|v| *v = sigmoid(*v));
         Ok(out)
     }
 
-    /// The decoder's logits for B latent points (and labels), as [`Vae::decode_logits`]: B·784 values.
+    /// The decoder's logits for B latent points (and labels), as [`Vae::decode_logits`]: B·P values.
     pub fn logits(&self, z: &[f32], labels: Option<&[u8]>) -> Result<Vec<f32>> {
-        let [_, _, d0, d2] = &self.layers;
-        let inputs = self.with_labels(z, self.latent, labels)?;
-        Ok(d2.forward(&d0.forward(&inputs, true), false))
+        match &self.net {
+            Inference::Mlp(layers) => {
+                let [_, _, d0, d2] = &**layers;
+                let inputs = self.with_labels(z, self.latent, labels)?;
+                Ok(d2.forward(&d0.forward(&inputs, true), false))
+            }
+            Inference::Candle(vae) => {
+                let (z, y) = self.tensors(z, self.latent, labels)?;
+                vae.decode_logits(&z, y.as_ref())?.flatten_all()?.to_vec1()
+            }
+        }
+    }
+
+    /// B rows of `width` values as a tensor [B, width] and the labels as one-hot rows [B, C].
+    fn tensors(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<(Tensor, Option<Tensor>)> {
+        let b = self.row_count(rows, width)?;
+        let x = Tensor::from_slice(rows, (b, width), &Device::Cpu)?;
+        let y = match (self.classes, labels) {
+            (0, None) => None,
+            (0, Some(_)) => candle_core::bail!("this VAE is not conditional: it takes no label"),
+            (_, None) => candle_core::bail!("this conditional VAE needs a label for every input"),
+            (c, Some(labels)) if labels.len() == b => Some(one_hot(labels, c, &Device::Cpu)?),
+            (_, Some(labels)) => candle_core::bail!("{} labels for {b} inputs", labels.len()),
+        };
+        Ok((x, y))
+    }
+
+    fn row_count(&self, rows: &[f32], width: usize) -> Result<usize> {
+        if width == 0 || rows.is_empty() || !rows.len().is_multiple_of(width) {
+            let what = if width == self.pixels { "image" } else { "latent" };
+            candle_core::bail!("{} {what} values are not a whole number of {width}-value rows", rows.len());
+        }
+        Ok(rows.len() / width)
     }
 
     /// Rows of `width` values (B images or latent points), each followed by its one-hot label
     /// for a conditional model: [B, width (+ C)].
     fn with_labels(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<Vec<f32>> {
-        if width == 0 || rows.is_empty() || !rows.len().is_multiple_of(width) {
-            let what = if width == IMAGE_PIXELS { "image" } else { "latent" };
-            candle_core::bail!("{} {what} values are not a whole number of {width}-value rows", rows.len());
-        }
-        let b = rows.len() / width;
+        let b = self.row_count(rows, width)?;
         match (self.classes, labels) {
             (0, None) => Ok(rows.to_vec()),
             (0, Some(_)) => candle_core::bail!("this VAE is not conditional: it takes no label"),

@@ -13,7 +13,7 @@ use candle_core::{Result, Tensor, Var};
 
 /// The images of one step and their reparameterisation noise.
 pub struct Minibatch {
-    /// Images [B, 784].
+    /// Images [B, P].
     pub x: Tensor,
     /// One-hot labels [B, C] for a conditional model.
     pub y: Option<Tensor>,

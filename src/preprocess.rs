@@ -4,6 +4,10 @@
 //! falls on the frame's centre.
 
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::shape::ImageShape;
+
+/// The shape of the input a drawing becomes: MNIST's digit frame.
+pub const DRAWING_SHAPE: ImageShape = ImageShape::MNIST;
 
 /// Side of the box the digit is scaled into.
 pub const DIGIT_BOX: usize = 20;

@@ -83,8 +83,8 @@ impl Trainer {
     }
 
     fn from_varmap(varmap: VarMap, rng: Rng, config: TrainConfig, device: &Device) -> Result<Self> {
-        if config.batch_size == 0 {
-            candle_core::bail!("batch size must be at least 1");
+        if !(1..=crate::limits::MAX_BATCH).contains(&config.batch_size) {
+            candle_core::bail!("batch size {} is out of range 1..={}", config.batch_size, crate::limits::MAX_BATCH);
         }
         if !(config.learning_rate.is_finite() && config.learning_rate > 0.0) {
             candle_core::bail!("learning rate must be a positive number, got {}", config.learning_rate);
@@ -154,7 +154,7 @@ impl Trainer {
         self.optimizer.set_threads(self.shards);
     }
 
-    /// One Adam step on the minibatch `x` [B, 784] (with one-hot labels `y` [B, C] for a
+    /// One Adam step on the minibatch `x` [B, P] (with one-hot labels `y` [B, C] for a
     /// conditional model); reports the batch's statistics before the step.
     pub fn step(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<StepReport> {
         let batch = self.minibatch(x, y)?;
@@ -181,7 +181,7 @@ impl Trainer {
         self.apply(b, total)
     }
 
-    /// The minibatch `x` [B, 784] (labels `y` [B, C]) with fresh noise ε [B, L] for its step.
+    /// The minibatch `x` [B, P] (labels `y` [B, C]) with fresh noise ε [B, L] for its step.
     pub fn minibatch(&mut self, x: &Tensor, y: Option<&Tensor>) -> Result<Minibatch> {
         let eps = self.rng.normal((x.dim(0)?, self.config.vae.latent), x.device())?;
         Ok(Minibatch { x: x.clone(), y: y.cloned(), eps })
@@ -193,6 +193,7 @@ impl Trainer {
         if data.is_empty() {
             candle_core::bail!("cannot train on an empty dataset");
         }
+        data.check_shape(self.config.vae.shape)?;
         if self.cursor == 0 || self.order.len() != data.len() {
             self.order = self.rng.permutation(data.len());
             self.cursor = 0;
@@ -293,6 +294,7 @@ impl Trainer {
 
 /// Mean negative ELBO (one z sample per image, drawn from `rng`) of every image in `data`.
 pub fn evaluate(vae: &Vae, data: &Dataset, rng: &mut Rng) -> Result<ElboStats> {
+    data.check_shape(vae.config().shape)?;
     let (mut recon, mut kl) = (0f64, 0f64);
     for start in (0..data.len()).step_by(1000) {
         let (x, y) = data.model_input_range(start, 1000, vae.config().classes, vae.device())?;
@@ -306,6 +308,7 @@ pub fn evaluate(vae: &Vae, data: &Dataset, rng: &mut Rng) -> Result<ElboStats> {
 
 /// Mean IWAE estimate of −log p(x) with `k` samples over every image in `data`.
 pub fn evaluate_iwae(vae: &Vae, data: &Dataset, k: usize, rng: &mut Rng) -> Result<f64> {
+    data.check_shape(vae.config().shape)?;
     let mut total = 0f64;
     for start in (0..data.len()).step_by(100) {
         let (x, y) = data.model_input_range(start, 100, vae.config().classes, vae.device())?;

@@ -29,9 +29,9 @@ fn image_f32(data: &vae::data::Dataset, i: usize) -> Vec<f32> {
 #[test]
 fn conditional_weights_use_the_pytorch_names_and_round_trip() {
     let config = VaeConfig::conditional(3, 16, 10);
-    let shapes = config.parameter_shapes();
-    assert_eq!(shapes[0], ("encoder.0.weight", vec![16, 794]));
-    assert_eq!(shapes[4], ("decoder.0.weight", vec![16, 13]));
+    let specs = config.parameter_specs();
+    assert_eq!((specs[0].name.as_str(), &specs[0].shape), ("encoder.0.weight", &vec![16, 794]));
+    assert_eq!((specs[4].name.as_str(), &specs[4].shape), ("decoder.0.weight", &vec![16, 13]));
     let trainer = Trainer::new(TrainConfig { vae: config, beta: 1.0, learning_rate: 1e-3, batch_size: 8, seed: 3 }, &Device::Cpu).unwrap();
     let bytes = save_vae(trainer.vae(), &Metadata::new()).unwrap();
     let loaded = load_vae(&bytes, &Device::Cpu).unwrap();

@@ -8,6 +8,7 @@ use std::io::Write;
 use candle_core::Device;
 use flate2::{write::GzEncoder, Compression};
 use vae::data::{parse_idx, Dataset, MAX_IDX_ELEMENTS};
+use vae::ImageShape;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
@@ -193,16 +194,19 @@ fn inconsistent_image_and_label_files_are_errors() {
     assert_eq!(Dataset::from_idx(&images(3), &labels(3)).unwrap().len(), 3, "the base files are valid");
     assert_dataset_error("3 images, 4 labels", &images(3), &labels(4), "3 images but 4 labels");
     assert_dataset_error("4 images, 3 labels", &images(4), &labels(3), "4 images but 3 labels");
-    assert_dataset_error("images 28x27", &idx(&[2, 28, 27], &[0; 2 * 28 * 27]), &labels(2), "expected [N, 28, 28]");
-    assert_dataset_error("images 27x28", &idx(&[2, 27, 28], &[0; 2 * 27 * 28]), &labels(2), "expected [N, 28, 28]");
-    assert_dataset_error("images flat [N, 784]", &idx(&[2, 784], &[0; 2 * 784]), &labels(2), "expected [N, 28, 28]");
-    assert_dataset_error("images [N, 28, 28, 1]", &idx(&[2, 28, 28, 1], &[0; 2 * 784]), &labels(2), "expected [N, 28, 28]");
+    // Other sides are other image shapes (the shape is the dataset's), which a model of another shape refuses.
+    let wide = Dataset::from_idx(&idx(&[2, 27, 28], &[0; 2 * 27 * 28]), &labels(2)).unwrap();
+    assert_eq!(wide.shape(), ImageShape::new(1, 27, 28).unwrap());
+    assert!(wide.check_shape(ImageShape::MNIST).unwrap_err().to_string().contains("1×27×28"));
+    assert_dataset_error("images 0 wide", &idx(&[2, 28, 0], &[]), &labels(2), "out of range");
+    assert_dataset_error("images flat [N, 784]", &idx(&[2, 784], &[0; 2 * 784]), &labels(2), "expected [N, height, width]");
+    assert_dataset_error("images [N, 28, 28, 1]", &idx(&[2, 28, 28, 1], &[0; 2 * 784]), &labels(2), "expected [N, height, width]");
     assert_dataset_error("labels 2-D", &images(2), &idx(&[2, 1], &[0, 1]), "expected [N]");
     assert_dataset_error("files swapped", &labels(2), &images(2), "images file has dimensions");
     assert_dataset_error("corrupt images", &images(2)[..100], &labels(2), "images file:");
     assert_dataset_error("corrupt labels", &images(2), &[0x1f, 0x8b, 0, 0], "labels file:");
-    assert!(Dataset::from_pixels(vec![0; 784 * 2], vec![0; 3]).is_err());
-    assert!(Dataset::from_pixels(vec![0; 784 * 2 + 1], vec![0; 2]).is_err());
+    assert!(Dataset::from_pixels(ImageShape::MNIST, vec![0; 784 * 2], vec![0; 3]).is_err());
+    assert!(Dataset::from_pixels(ImageShape::MNIST, vec![0; 784 * 2 + 1], vec![0; 2]).is_err());
 }
 
 /// Fashion-MNIST's gzip test files, where installed, load through the same reader.

@@ -2,6 +2,7 @@
 //! layout of grid latents (x across, y up) and the tiling of decoded images.
 
 use vae::grid::{grid_latents, intensity_byte, normal_cdf, normal_quantile, quantile_axis, tile_images, tile_rgba};
+use vae::ImageShape;
 
 /// Φ⁻¹ at probabilities whose quantiles are tabulated (to 1e-8 absolute; Acklam's approximation is
 /// accurate to 1.2e-9 relative).
@@ -117,7 +118,7 @@ fn tile_images_places_image_k_at_row_k_div_cols() {
     let value = |k: usize, r: usize, c: usize| ((k * 37 + r * 5 + c * 3) % 256) as u8;
     let count = 5; // one tile left empty
     let images: Vec<f32> = (0..count).flat_map(|k| (0..784).map(move |i| value(k, i / 28, i % 28) as f32 / 255.0)).collect();
-    let out = tile_images(&images, cols, rows);
+    let out = tile_images(&images, ImageShape::MNIST, cols, rows);
     let width = 28 * cols;
     assert_eq!(out.len(), width * 28 * rows);
     for k in 0..cols * rows {
@@ -130,7 +131,7 @@ fn tile_images_places_image_k_at_row_k_div_cols() {
             }
         }
     }
-    let rgba = tile_rgba(&images, cols, rows);
+    let rgba = tile_rgba(&images, ImageShape::MNIST, cols, rows);
     assert_eq!(rgba.len(), out.len() * 4);
     assert!(rgba.chunks_exact(4).zip(&out).all(|(px, &g)| px == [g, g, g, 255]));
 }

@@ -7,6 +7,7 @@ use vae::grid::{decode_flat, grid_latents, quantile_axis, tile_rgba};
 use vae::packed::{sigmoid, PackedVae};
 use vae::rng::Rng;
 use vae::weights::load_vae;
+use vae::ImageShape;
 
 fn shipped(file: &str) -> vae::Vae {
     load_vae(&common::shipped_model_bytes(file), &Device::Cpu).expect("shipped model loads").vae
@@ -80,8 +81,8 @@ fn the_grid_tiles_match_decode_then_tile() {
     let packed = PackedVae::new(&vae).unwrap();
     let xs = quantile_axis(20);
     let z = grid_latents(&xs, &xs, (0, 1), &[0.0, 0.0]);
-    let fast = tile_rgba(&packed.decode(&z, None).unwrap(), 20, 20);
-    let reference = tile_rgba(&decode_flat(&vae, &z, None).unwrap(), 20, 20);
+    let fast = tile_rgba(&packed.decode(&z, None).unwrap(), ImageShape::MNIST, 20, 20);
+    let reference = tile_rgba(&decode_flat(&vae, &z, None).unwrap(), ImageShape::MNIST, 20, 20);
     assert_eq!(fast.len(), 560 * 560 * 4);
     let off_by_one = fast.iter().zip(&reference).filter(|(a, b)| a != b).count();
     assert!(fast.iter().zip(&reference).all(|(a, b)| a.abs_diff(*b) <= 1), "no byte differs by more than 1");

@@ -44,7 +44,14 @@ fn save_then_load_round_trips_exactly() {
         .collect();
     let bytes = save_vae(&original, &metadata).unwrap();
     let loaded = load_vae(&bytes, &Device::Cpu).unwrap();
-    assert_eq!(loaded.metadata, metadata);
+    // The caller's metadata, and what the file records of the model itself.
+    let mut expected = metadata.clone();
+    for (k, v) in
+        [("arch", "mlp"), ("channels", "1"), ("height", "28"), ("width", "28"), ("latent", "3"), ("hidden", "24"), ("classes", "0")]
+    {
+        expected.insert(k.to_string(), v.to_string());
+    }
+    assert_eq!(loaded.metadata, expected);
     assert_eq!(loaded.vae.config(), config);
     let (a, b) = (original.named_parameters(), loaded.vae.named_parameters());
     assert_eq!(a.len(), 8);
@@ -58,8 +65,11 @@ fn save_then_load_round_trips_exactly() {
     assert_eq!(flat(&original.decode(&z, None).unwrap()), flat(&loaded.vae.decode(&z, None).unwrap()));
 
     // No metadata at all (as `safetensors.torch.save_file` writes by default) reads as empty.
-    let bare = load_vae(&save_vae(&original, &Metadata::new()).unwrap(), &Device::Cpu).unwrap();
+    let params = original.named_parameters();
+    let torch_like = safetensors::tensor::serialize(params.iter().map(|(n, t)| (n.as_str(), t)), None).unwrap();
+    let bare = load_vae(&torch_like, &Device::Cpu).unwrap();
     assert!(bare.metadata.is_empty());
+    assert_eq!(bare.vae.config(), config, "a file without metadata is read from its shapes");
 }
 
 /// Writes the model's parameters converted to `dtype` (as `model.half().state_dict()` would).
@@ -138,7 +148,8 @@ fn entry<'a>(entries: &'a mut [Entry], name: &str) -> &'a mut Entry {
 /// Loads `bytes`, requiring an `Err` (a panic or an `Ok` fails the test, naming `case`), and
 /// returns the error message.
 fn load_error(case: &str, bytes: &[u8]) -> String {
-    let outcome = std::panic::catch_unwind(|| load_vae(bytes, &Device::Cpu).map(|_| ()).map_err(|e| e.to_string()));
+    // The message a user sees: without the backtrace candle appends when RUST_BACKTRACE is set.
+    let outcome = std::panic::catch_unwind(|| load_vae(bytes, &Device::Cpu).map(|_| ()).map_err(vae::error_message));
     match outcome {
         Err(_) => panic!("{case}: load_vae panicked instead of returning an error"),
         Ok(Ok(())) => panic!("{case}: load_vae accepted a bad file"),
@@ -241,7 +252,7 @@ fn wrong_shapes_are_errors() {
     // decoder.2.weight transposed: [H, 784] instead of PyTorch's [784, H].
     let mut entries = valid_entries();
     entry(&mut entries, "decoder.2.weight").shape = vec![16, 784];
-    assert_load_error("decoder.2.weight transposed", &serialize(&entries), &["decoder.2.weight", "shape", "[784, 16]"]);
+    assert_load_error("decoder.2.weight transposed", &serialize(&entries), &["decoder.2.weight", "shape", "[16, 784]", "expected [P, 16]"]);
 
     // encoder.0.weight transposed: [784, H].
     let mut entries = valid_entries();

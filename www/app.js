@@ -5,9 +5,9 @@ import { DrawingPad } from './draw.js';
 import { LatentMap } from './latent-map.js';
 import { GridWorkers } from './grid-workers.js';
 import { LatentSliders } from './sliders.js';
-import { paintGrey, paintTiles, blank, CLASS_COLOURS } from './images.js';
+import { paintImage, paintTiles, blank, shapeOf, CLASS_COLOURS } from './images.js';
 import { onNextFrame } from './frame.js';
-import { watchVisibility } from './dom.js';
+import { $, watchVisibility } from './dom.js';
 import { setStatus, showError, setProgress, setCrashHandler } from './status.js';
 import { fetchBytes } from './fetch.js';
 import { metrics } from './metrics.js';
@@ -23,13 +23,11 @@ import { StyleTransferPanel } from './uses/style-transfer.js';
 import { CompressPanel, parseShareHash } from './uses/compress.js';
 import { BlurPanel } from './uses/blur.js';
 
-const $ = (id) => document.getElementById(id);
-
 const state = {
   model: null,
   entry: null,
   entries: [...MODELS], // shipped models, then trained or loaded ones (those carry their bytes)
-  drawing: null, // the 784-value model input of the current drawing, or null when empty
+  drawing: null, // the model input of the current drawing (one image of the drawing shape), or null when empty
   drawingMu: null,
   loadedTest: null, // { index, image, version }: a test image loaded into the pad, exact until the ink changes
   testSets: new Map(), // dataset → Promise<ImageSet>
@@ -136,16 +134,21 @@ async function loadTestImage(index) {
   const i = Math.max(0, Math.min(set.length - 1, Math.round(index) || 0));
   const image = set.image(i);
   $('test-index').value = String(i);
-  pad.setImage(image);
-  state.loadedTest = { index: i, image, version: pad.version };
+  pad.setImage(image, set);
+  state.loadedTest = { index: i, image, version: pad.version, shape: shapeOf(set) };
   onNextFrame('recon', updateReconstruction, 0);
 }
 
 function showDecoded(z) {
   if (!state.model) return;
-  paintGrey($('decoded-canvas'), state.model.decode(z));
+  paintImage($('decoded-canvas'), state.model.decode(z), state.model);
   $('decoded-label').textContent = `z = (${formatVector(z)})`;
 }
+
+/** The shape of the model input a drawing becomes (the MNIST digit frame). */
+let drawingShapeCache = null;
+const drawingShape = () => (drawingShapeCache ??= JSON.parse(wasm().drawingShape()));
+const describeShape = (s) => `${s.channels}×${s.height}×${s.width}`;
 
 const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
 
@@ -166,14 +169,18 @@ function updateReconstruction() {
     return;
   }
   state.drawing = input;
-  paintGrey($('input-preview'), input);
+  paintImage($('input-preview'), input, state.loadedTest ? state.loadedTest.shape : drawingShape());
   if (!state.model) return;
+  if (input.length !== state.model.pixels) {
+    $('drawing-latent').textContent = `This model reads ${describeShape(state.model)} images; the input is ${describeShape(state.loadedTest?.shape ?? drawingShape())}.`;
+    return;
+  }
   const L = state.model.latentSize;
   const stats = state.model.encode(input);
   const mu = stats.slice(0, L);
   const sigma = Array.from(stats.slice(L), (lv) => Math.exp(lv / 2));
   state.drawingMu = mu;
-  paintGrey($('recon-canvas'), state.model.decode(mu));
+  paintImage($('recon-canvas'), state.model.decode(mu), state.model);
   const source = state.loadedTest ? `test image #${state.loadedTest.index}: ` : '';
   $('drawing-latent').textContent = `${source}μ = (${formatVector(mu)})  σ = (${sigma.map((s) => s.toFixed(2)).join(', ')})`;
   map.setDrawingMarker(mu);
@@ -259,7 +266,7 @@ function activateModel(model, bytes, entry, live = false) {
   explainModel($('explain'), model, entry.label);
   if (live) return;
   setProgress(1);
-  setStatus(`Ready: ${entry.label} (784-${model.hiddenSize}-${L}). Draw, hover the map, or move the sliders.`);
+  setStatus(`Ready: ${entry.label} (${model.description}). Draw, hover the map, or move the sliders.`);
   computeScatter(model, entry.dataset).catch((err) => showError(err, 'test-set scatter'));
 }
 
@@ -287,12 +294,13 @@ async function paintTestReconstructions() {
   if (!state.model || !state.entry) return;
   const set = await testSet(state.entry.dataset);
   const L = state.model.latentSize;
-  const images = new Float32Array(2 * 8 * 784); // row 1: the test digits, row 2: their reconstructions
-  for (let k = 0; k < 8; k++) images.set(set.image(k), k * 784);
-  const stats = state.model.encode(images.subarray(0, 8 * 784)); // per image: μ (L), then log σ² (L)
+  const { pixels } = shapeOf(state.model);
+  const images = new Float32Array(2 * 8 * pixels); // row 1: the test digits, row 2: their reconstructions
+  for (let k = 0; k < 8; k++) images.set(set.image(k), k * pixels);
+  const stats = state.model.encode(images.subarray(0, 8 * pixels)); // per image: μ (L), then log σ² (L)
   const means = Float32Array.from({ length: 8 * L }, (_, i) => stats[2 * L * Math.floor(i / L) + (i % L)]);
-  images.set(state.model.decode(means), 8 * 784);
-  paintTiles($('train-recons'), images, 8, 2);
+  images.set(state.model.decode(means), 8 * pixels);
+  paintTiles($('train-recons'), images, state.model, 8, 2);
 }
 
 /** Validates `bytes` as a model and makes it active; on failure the current model stays. */
@@ -303,7 +311,7 @@ function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset 
     model.free();
     throw new Error(`${name} is a conditional VAE (${classes} label inputs); the explorer takes plain VAEs. The shipped conditional models are in the style-transfer panel.`);
   }
-  const label = live ? `Trained in this tab (784-${model.hiddenSize}-${model.latentSize})` : `File: ${name}`;
+  const label = live ? `Trained in this tab (${model.description})` : `File: ${name}`;
   activateModel(model, bytes, customEntry(name, label, dataset, bytes), live);
 }
 
@@ -372,7 +380,7 @@ function bindTraining() {
     current: () => state.model && { bytes: state.model.toSafetensors(), model: state.model },
     load: (bytes, name) => {
       useWeights(bytes, name);
-      setStatus(`Loaded ${name}: 784-${state.model.hiddenSize}-${state.model.latentSize}. It is the active model.`);
+      setStatus(`Loaded ${name}: ${state.model.description}. It is the active model.`);
     },
   });
   return training;

@@ -1,5 +1,8 @@
 // Building DOM from data. Text from files a user may load goes in as text nodes, never as markup.
 
+/** The element with id `id`. */
+export const $ = (id) => document.getElementById(id);
+
 /**
  * Builds an element from [tag, ...children]; nodes go in as they are, arrays become nested
  * elements and anything else a text node.
@@ -10,12 +13,12 @@ export function h(tag, ...children) {
   return el;
 }
 
-/** Fills `container` with `count` 28×28 pixel canvases (reusing those already there). */
+/** Fills `container` with `count` pixel canvases (reusing those already there); painting sizes them to the model's images. */
 export function pixelCanvases(container, count, label = (i) => `image ${i}`) {
   while (container.children.length > count) container.lastChild.remove();
   while (container.children.length < count) {
     const canvas = document.createElement('canvas');
-    Object.assign(canvas, { width: 28, height: 28, className: 'pixels' });
+    Object.assign(canvas, { width: 1, height: 1, className: 'pixels' });
     container.append(canvas);
   }
   [...container.children].forEach((c, i) => c.setAttribute('aria-label', label(i)));

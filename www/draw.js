@@ -38,12 +38,13 @@ export class DrawingPad {
     this.#changed(true);
   }
 
-  /** Replaces the ink with a 28×28 image (784 intensities), scaled up; it can be erased or drawn over. */
-  setImage(values) {
+  /** Replaces the ink with an image (its first channel's intensities, of `shape`), scaled up; it can be erased or drawn over. */
+  setImage(values, shape) {
+    const { height, width } = shape;
     const small = document.createElement('canvas');
-    small.width = small.height = 28;
-    const rgba = new ImageData(28, 28);
-    for (let p = 0; p < 784; p++) {
+    Object.assign(small, { width, height });
+    const rgba = new ImageData(width, height);
+    for (let p = 0; p < width * height; p++) {
       rgba.data.set([255, 255, 255, Math.round(255 * Math.max(0, Math.min(1, values[p])))], 4 * p);
     }
     small.getContext('2d').putImageData(rgba, 0, 0);

@@ -21,5 +21,3 @@ export const wasm = () => current;
 /** Bytes of the engine's linear memory. */
 export const memoryBytes = () => exports?.memory.buffer.byteLength ?? 0;
 
-/** True for the error a wasm panic (or any trap) throws. */
-export const isCrash = (err) => err instanceof WebAssembly.RuntimeError;

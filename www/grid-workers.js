@@ -27,7 +27,7 @@ export class GridWorkers {
 
   /**
    * Decodes the grid (columns at `xs`, rows at `ys` from the top, as in LatentMap) in row bands,
-   * one per worker. Resolves to [{ row, rows, rgba }] bands of 28·rows pixel rows each.
+   * one per worker. Resolves to [{ row, rows, rgba }] bands of (image height)·rows pixel rows each.
    */
   decode(xs, ys, dims, base) {
     const n = ys.length;

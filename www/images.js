@@ -1,14 +1,35 @@
 // Painting model images (intensities in [0, 1]) onto canvases at their own resolution; CSS scales
 // them up with pixelated rendering, so they stay crisp and tests can read them with getImageData.
 
-/** Paints `values` (width·height intensities) as grey pixels onto `canvas`. */
-export function paintGrey(canvas, values, width = 28, height = 28) {
-  const rgba = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    const g = Math.round(Math.max(0, Math.min(1, values[i])) * 255);
-    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = g;
-    rgba[4 * i + 3] = 255;
+/**
+ * The image shape of `source` — a wasm Model or ImageSet, or any `{ channels, height, width }` —
+ * read once, as a plain object with `pixels` (values per image, channel-major).
+ */
+export function shapeOf(source) {
+  const { channels, height, width } = source;
+  return { channels, height, width, pixels: channels * height * width };
+}
+
+/** Writes image `values` (channel-major intensities of `shape`) as RGBA at pixel (x0, y0) of `rgba`, `stride` pixels wide. */
+function writeImage(rgba, stride, x0, y0, values, shape) {
+  const { channels, height, width } = shape;
+  const area = height * width;
+  const byte = (v) => Math.round(255 * Math.max(0, Math.min(1, v)));
+  for (let p = 0; p < area; p++) {
+    const i = 4 * ((y0 + Math.floor(p / width)) * stride + x0 + (p % width));
+    const r = byte(values[p]);
+    rgba[i] = r;
+    rgba[i + 1] = channels >= 3 ? byte(values[area + p]) : r;
+    rgba[i + 2] = channels >= 3 ? byte(values[2 * area + p]) : r;
+    rgba[i + 3] = 255;
   }
+}
+
+/** Paints one image (`values`: channel-major intensities of `shape`, grey or RGB) onto `canvas`. */
+export function paintImage(canvas, values, shape) {
+  const { height, width } = shapeOf(shape);
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  writeImage(rgba, width, 0, 0, values, shapeOf(shape));
   paintRgba(canvas, rgba, width, height);
 }
 
@@ -33,22 +54,19 @@ export const CLASS_COLOURS = [
   '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
 ];
 
-/** Paints `cols`·`rows` 28×28 images (784 intensities each, row-major order) as one grid onto `canvas`. */
-export function paintTiles(canvas, images, cols, rows = 1) {
-  const width = 28 * cols;
-  const rgba = new Uint8ClampedArray(width * 28 * rows * 4);
+/** Paints `cols`·`rows` images of `shape` (row-major order) as one grid onto `canvas`. */
+export function paintTiles(canvas, images, shape, cols, rows = 1) {
+  const s = shapeOf(shape);
+  const width = s.width * cols;
+  const rgba = new Uint8ClampedArray(width * s.height * rows * 4);
   for (let k = 0; k < cols * rows; k++) {
-    const [tx, ty] = [k % cols, Math.floor(k / cols)];
-    for (let p = 0; p < 784; p++) {
-      const i = 4 * ((ty * 28 + Math.floor(p / 28)) * width + tx * 28 + (p % 28));
-      rgba[i] = rgba[i + 1] = rgba[i + 2] = Math.round(255 * Math.max(0, Math.min(1, images[k * 784 + p])));
-      rgba[i + 3] = 255;
-    }
+    writeImage(rgba, width, (k % cols) * s.width, Math.floor(k / cols) * s.height, images.subarray(k * s.pixels, (k + 1) * s.pixels), s);
   }
-  paintRgba(canvas, rgba, width, 28 * rows);
+  paintRgba(canvas, rgba, width, s.height * rows);
 }
 
-/** Paints image k of `images` (784 intensities each) onto `canvases[k]`. */
-export function paintEach(canvases, images) {
-  canvases.forEach((canvas, k) => paintGrey(canvas, images.subarray(k * 784, (k + 1) * 784)));
+/** Paints image k of `images` (each of `shape`) onto `canvases[k]`. */
+export function paintEach(canvases, images, shape) {
+  const s = shapeOf(shape);
+  canvases.forEach((canvas, k) => paintImage(canvas, images.subarray(k * s.pixels, (k + 1) * s.pixels), s));
 }

@@ -166,6 +166,7 @@ export class LatentMap {
       ys: this.#axis(v0, v1).reverse(), // rows top to bottom: the y axis from its largest value down
       dims: [...this.dims],
       base: Float32Array.from(this.base),
+      tile: { height: this.model?.height ?? 1, width: this.model?.width ?? 1 }, // one decoded image's size
       row: 0,
       ms: 0,
       done: false,
@@ -189,7 +190,7 @@ export class LatentMap {
     onNextFrame('grid', () => {
       if (job !== this.paint) return;
       this.#sizeGrid(job);
-      for (const { row, rows, rgba } of bands) this.#putRows(rgba, row, rows);
+      for (const { row, rows, rgba } of bands) this.#putRows(job, rgba, row, rows);
       job.ms = performance.now() - t0;
       metrics.gridBands += bands.length;
       metrics.gridsFromWorkers += 1;
@@ -198,16 +199,15 @@ export class LatentMap {
   }
 
   #sizeGrid(job) {
-    const side = 28 * job.n;
-    if (this.grid.width !== side || this.grid.height !== side) {
-      this.grid.width = side;
-      this.grid.height = side;
-    }
+    const [width, height] = [job.tile.width * job.n, job.tile.height * job.n];
+    if (this.grid.width !== width) this.grid.width = width;
+    if (this.grid.height !== height) this.grid.height = height;
   }
 
-  #putRows(rgba, row, rows) {
-    const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), this.grid.width, 28 * rows);
-    this.grid.getContext('2d').putImageData(image, 0, 28 * row);
+  /** Puts the decoded RGBA of grid rows `row .. row + rows` (images of `job.tile`) on the grid canvas. */
+  #putRows(job, rgba, row, rows) {
+    const image = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), this.grid.width, job.tile.height * rows);
+    this.grid.getContext('2d').putImageData(image, 0, job.tile.height * row);
   }
 
   #finish(job) {
@@ -224,7 +224,7 @@ export class LatentMap {
       job.done = true;
       return;
     }
-    if (job.base.length !== this.model.latentSize) {
+    if (job.base.length !== this.model.latentSize || job.tile.height !== this.model.height || job.tile.width !== this.model.width) {
       this.#startPaint(); // the model changed shape mid-paint
       return;
     }
@@ -241,7 +241,7 @@ export class LatentMap {
     if (job.row === 0) this.#sizeGrid(job);
     const rows = Math.min(BAND_ROWS, job.n - job.row);
     const band = job.ys.slice(job.row, job.row + rows).reverse();
-    this.#putRows(this.model.decodeGridRgba(job.xs, band, job.dims[0], job.dims[1], job.base), job.row, rows);
+    this.#putRows(job, this.model.decodeGridRgba(job.xs, band, job.dims[0], job.dims[1], job.base), job.row, rows);
     job.row += rows;
     job.ms += performance.now() - t0;
     metrics.gridBands += 1;

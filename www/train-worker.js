@@ -76,7 +76,7 @@ async function start(config) {
   const helperReady = cores === 2 ? startHelper(config) : null;
   const [train, test] = await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
   if (generation !== starts) return;
-  const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.latent, config.hidden,
+  const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.arch, config.latent, config.hidden,
     config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
   job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
     calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null };
@@ -93,6 +93,7 @@ async function start(config) {
   post({
     type: 'started', cores, auto, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
     totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize, hidden: trainer.hiddenSize,
+    arch: trainer.arch, description: trainer.description,
   });
   postHeldout(job);
   postWeights(job);
@@ -228,7 +229,7 @@ async function onHelperMessage(msg) {
     helperTrainer = null;
     await wasmReady;
     const c = msg.config;
-    helperTrainer = Trainer.helper(c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
+    helperTrainer = Trainer.helper(c.arch, c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
     post({ type: 'helper-ready' });
   } else if (msg.type === 'helper-step') {
     const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.batchSize);
@@ -368,4 +369,3 @@ self.onmessage = async ({ data: msg }) => {
     postError(err);
   }
 };
-post({ type: 'hello' });

@@ -4,8 +4,8 @@
 import { LineChart } from './chart.js';
 import { setStatus, showError } from './status.js';
 import { onNextFrame } from './frame.js';
+import { $ } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const num = (id) => Number($(id).value);
 /** The live figures and curves are redrawn at most this often (progress comes every ~40 ms). */
 const RENDER_EVERY_MS = 250;
@@ -35,6 +35,8 @@ export class TrainingPanel {
     this.renderTimer = 0;
     this.lastRender = 0;
     if ((navigator.hardwareConcurrency ?? 1) < 2) $('train-cores').value = '1';
+    // The hidden width is the MLP's; the conv VAE's sizes are fixed by its architecture.
+    $('train-arch').addEventListener('change', () => { $('train-hidden').disabled = $('train-arch').value !== 'mlp'; });
     $('train-start').addEventListener('click', () => this.start());
     $('train-pause').addEventListener('click', () => this.togglePause());
     $('train-reset').addEventListener('click', () => this.reset());
@@ -56,6 +58,7 @@ export class TrainingPanel {
   readConfig() {
     const config = {
       dataset: $('train-dataset').value,
+      arch: $('train-arch').value,
       latent: num('train-latent'),
       hidden: num('train-hidden'),
       beta: num('train-beta'),
@@ -67,7 +70,8 @@ export class TrainingPanel {
       cores: $('train-cores').value === 'auto' ? 'auto' : num('train-cores'),
     };
     const bad = [
-      [!(config.hidden >= 64 && config.hidden <= 1024), 'hidden size must be 64–1024'],
+      [!['mlp', 'conv'].includes(config.arch), 'the architecture must be MLP or conv'],
+      [config.arch === 'mlp' && !(config.hidden >= 64 && config.hidden <= 1024), 'hidden size must be 64–1024'],
       [!(config.beta >= 0 && config.beta <= 4), 'β must be 0–4'],
       [!(config.lr > 0 && config.lr <= 10), 'learning rate must be in (0, 10]'],
       [!(config.batch >= 1 && config.batch <= 4096), 'batch size must be 1–4096'],
@@ -125,7 +129,7 @@ export class TrainingPanel {
         this.totalSteps = msg.totalSteps;
         this.stepsPerEpoch = msg.stepsPerEpoch;
         this.state = 'running';
-        this.run = `Training 784-${msg.hidden}-${msg.latent} on ${msg.trainSize} images`;
+        this.run = `Training ${msg.description} on ${msg.trainSize} images`;
         setStatus(`${this.run} ${msg.auto ? 'while timing one and two workers' : msg.cores === 2 ? 'in two workers (both cores)' : 'in a worker'}.`);
         $('train-workers').textContent = msg.auto ? 'Cores auto: timing one and two workers on the first steps…' : '';
         break;

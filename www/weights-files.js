@@ -14,7 +14,7 @@ export function bindWeightsFiles({ current, load }) {
       const { bytes, model } = active;
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      link.download = `vae-784-${model.hiddenSize}-${model.latentSize}.safetensors`;
+      link.download = model.arch === 'mlp' ? `vae-${model.pixels}-${model.hiddenSize}-${model.latentSize}.safetensors` : `vae-${model.arch}-${model.latentSize}d.safetensors`;
       document.body.append(link);
       link.click();
       link.remove();

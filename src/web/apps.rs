@@ -61,7 +61,7 @@ pub struct Inpainter {
 
 #[wasm_bindgen]
 impl Inpainter {
-    /// `image` and `known` are 784 values each (`known` 1 where the pixel is kept).
+    /// `image` and `known` are one image's values each (`known` 1 where the pixel is kept).
     #[wasm_bindgen(constructor)]
     pub fn new(model: &Model, image: &[f32], known: &[f32], restarts: usize, seed: u32) -> Result<Inpainter, JsError> {
         let mut rng = Rng::new(seed as u64);
@@ -79,7 +79,7 @@ impl Inpainter {
         self.inner.iterations()
     }
 
-    /// The inpainted image: known pixels unchanged, the rest decoded from the best z (784 values).
+    /// The inpainted image: known pixels unchanged, the rest decoded from the best z (one image).
     pub fn result(&self, model: &Model) -> Result<Vec<f32>, JsError> {
         self.inner.result(&model.vae).map_err(js_error)
     }

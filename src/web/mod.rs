@@ -14,7 +14,19 @@ pub use model::{ImageSet, Model};
 pub use trainer::Trainer;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
+    JsError::new(&crate::error_message(e))
+}
+
+/// Every size limit the model crate enforces ([`crate::limits`]), as a JSON object string, so the
+/// page checks its fields against the same bounds.
+#[wasm_bindgen]
+pub fn limits() -> String {
+    use crate::limits::*;
+    serde_json::json!({
+        "maxLatent": MAX_LATENT, "maxHidden": MAX_HIDDEN, "maxClasses": MAX_CLASSES, "maxChannels": MAX_CHANNELS,
+        "maxImageSide": MAX_IMAGE_SIDE, "maxConvChannels": MAX_CONV_CHANNELS, "maxBatch": MAX_BATCH,
+    })
+    .to_string()
 }
 
 #[wasm_bindgen(start)]
@@ -29,11 +41,19 @@ pub fn debug_panic(message: &str) {
     panic!("{message}");
 }
 
-/// Turns a drawing's ink (`width`×`height` bytes, 0 = paper) into the 784-value model input;
+/// Turns a drawing's ink (`width`×`height` bytes, 0 = paper) into the model input of [`drawing_shape`];
 /// returns an empty array when there is no ink.
 #[wasm_bindgen(js_name = drawingToInput)]
 pub fn drawing_to_input(ink: &[u8], width: usize, height: usize) -> Vec<f32> {
     preprocess::mnist_input(ink, width, height).unwrap_or_default()
+}
+
+/// The shape of the input [`drawing_to_input`] makes, as a JSON object string
+/// (`{"channels":1,"height":28,"width":28}`).
+#[wasm_bindgen(js_name = drawingShape)]
+pub fn drawing_shape() -> String {
+    let s = preprocess::DRAWING_SHAPE;
+    serde_json::json!({ "channels": s.channels, "height": s.height, "width": s.width }).to_string()
 }
 
 /// Φ⁻¹(p), the standard normal quantile function.

@@ -4,7 +4,7 @@ use candle_core::{Device, Tensor};
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::model::{Vae, IMAGE_PIXELS};
+use crate::model::Vae;
 use crate::packed::PackedVae;
 use crate::rng::Rng;
 use crate::weights::{self, Metadata};
@@ -44,10 +44,46 @@ impl Model {
         self.vae.config().classes
     }
 
-    /// Hidden width H.
+    /// Hidden width H of an MLP; 0 for another architecture.
     #[wasm_bindgen(getter, js_name = hiddenSize)]
     pub fn hidden_size(&self) -> usize {
-        self.vae.config().hidden
+        self.vae.config().hidden().unwrap_or(0)
+    }
+
+    /// The architecture: `mlp` or `conv`.
+    #[wasm_bindgen(getter)]
+    pub fn arch(&self) -> String {
+        self.vae.config().arch.name().to_string()
+    }
+
+    /// Image channels (1 grey, 3 colour).
+    #[wasm_bindgen(getter)]
+    pub fn channels(&self) -> usize {
+        self.vae.config().shape.channels
+    }
+
+    /// Image height in pixels.
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> usize {
+        self.vae.config().shape.height
+    }
+
+    /// Image width in pixels.
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> usize {
+        self.vae.config().shape.width
+    }
+
+    /// Values per image: channels·height·width (channel-major).
+    #[wasm_bindgen(getter)]
+    pub fn pixels(&self) -> usize {
+        self.vae.pixels()
+    }
+
+    /// A short description: "784-512-2", "conv 16-D on 1×28×28".
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        self.vae.config().describe()
     }
 
     /// The file's `__metadata__` as a JSON object string.
@@ -62,19 +98,19 @@ impl Model {
         weights::save_vae(&self.vae, &self.metadata).map_err(js_error)
     }
 
-    /// Encodes B images (B·784 values in [0, 1]) into B·2L values: per image, mu (L) then
+    /// Encodes B images (B·P values in [0, 1]) into B·2L values: per image, mu (L) then
     /// log_var (L). A conditional model also takes B labels.
     pub fn encode(&self, images: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
         self.packed.encode(images, labels.as_deref()).map_err(js_error)
     }
 
-    /// Decodes B latent points (B·L values; B labels for a conditional model) into B·784
+    /// Decodes B latent points (B·L values; B labels for a conditional model) into B·P
     /// intensities in [0, 1].
     pub fn decode(&self, z: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
         self.packed.decode(z, labels.as_deref()).map_err(js_error)
     }
 
-    /// The anomaly score of one image (784 values; a label for a conditional model): its negative
+    /// The anomaly score of one image (P values; a label for a conditional model): its negative
     /// ELBO in nats, the mean over `samples` draws of z.
     #[wasm_bindgen(js_name = anomalyScore)]
     pub fn anomaly_score(&mut self, image: &[f32], samples: usize, label: Option<u8>) -> Result<f32, JsError> {
@@ -97,7 +133,7 @@ impl Model {
         conditional::label_scores(&self.vae, image, samples, &mut self.rng).map_err(js_error)
     }
 
-    /// Conditional models: the style of `image` read with `label`, decoded as every label (C·784).
+    /// Conditional models: the style of `image` read with `label`, decoded as every label (C·P).
     #[wasm_bindgen(js_name = renderAllLabels)]
     pub fn render_all_labels(&self, image: &[f32], label: u8) -> Result<Vec<f32>, JsError> {
         conditional::render_all_labels(&self.vae, image, label).map_err(js_error)
@@ -105,7 +141,7 @@ impl Model {
 
     /// Decodes the grid with columns at `xs` (dimension `dim_x`) and rows at `ys` (dimension
     /// `dim_y`, top row = last value), other dimensions at `base`; returns the RGBA pixels of the
-    /// (28·xs.len())×(28·ys.len()) image. A conditional model decodes every cell with `label`.
+    /// (W·xs.len())×(H·ys.len()) image. A conditional model decodes every cell with `label`.
     #[wasm_bindgen(js_name = decodeGridRgba)]
     pub fn decode_grid_rgba(
         &self,
@@ -123,7 +159,7 @@ impl Model {
         let z = grid::grid_latents(xs, ys, (dim_x, dim_y), base);
         let labels = label.map(|label| vec![label; xs.len() * ys.len()]);
         let images = self.packed.decode(&z, labels.as_deref()).map_err(js_error)?;
-        Ok(grid::tile_rgba(&images, xs.len(), ys.len()))
+        Ok(grid::tile_rgba(&images, self.vae.config().shape, xs.len(), ys.len()))
     }
 
     /// The posterior means of images `start..start+count` of `images`: count·L values.
@@ -154,13 +190,10 @@ impl Model {
 }
 
 impl Model {
-    /// Images (B·784 values) as a tensor [B, 784], with one-hot labels for a conditional model.
+    /// Images (B·P values) as a tensor [B, P], with one-hot labels for a conditional model.
     fn model_input(&self, images: &[f32], labels: Option<&[u8]>) -> Result<(Tensor, Option<Tensor>), JsError> {
-        if images.is_empty() || !images.len().is_multiple_of(IMAGE_PIXELS) {
-            return Err(JsError::new(&format!("{} values are not a whole number of 784-pixel images", images.len())));
-        }
-        let b = images.len() / IMAGE_PIXELS;
-        let x = Tensor::from_slice(images, (b, IMAGE_PIXELS), self.vae.device()).map_err(js_error)?;
+        let x = self.vae.images(images, "the input").map_err(js_error)?;
+        let b = x.dim(0).map_err(js_error)?;
         // Missing labels for a conditional model are reported by the model itself.
         let y = labels.map(|labels| grid::one_hot_for(&self.vae, labels, b)).transpose().map_err(js_error)?;
         Ok((x, y))
@@ -186,12 +219,30 @@ impl ImageSet {
         self.data.len()
     }
 
+    /// Image channels (1: grey).
+    #[wasm_bindgen(getter)]
+    pub fn channels(&self) -> usize {
+        self.data.shape().channels
+    }
+
+    /// Image height in pixels.
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> usize {
+        self.data.shape().height
+    }
+
+    /// Image width in pixels.
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> usize {
+        self.data.shape().width
+    }
+
     /// The labels, one byte per image.
     pub fn labels(&self) -> Vec<u8> {
         self.data.labels().to_vec()
     }
 
-    /// Image `i` as 784 intensities in [0, 1].
+    /// Image `i` as C·H·W intensities in [0, 1].
     pub fn image(&self, i: usize) -> Result<Vec<f32>, JsError> {
         if i >= self.data.len() {
             return Err(JsError::new(&format!("image {i} out of range for {} images", self.data.len())));

@@ -8,7 +8,7 @@ use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
-use crate::{VaeConfig, IMAGE_PIXELS};
+use crate::{Arch, VaeConfig};
 
 use super::{js_error, ImageSet};
 
@@ -42,6 +42,7 @@ impl Trainer {
         heldout: &ImageSet,
         heldout_count: usize,
         dataset: String,
+        arch: String,
         latent: usize,
         hidden: usize,
         beta: f64,
@@ -50,7 +51,7 @@ impl Trainer {
         seed: u64,
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
-        let trainer = new_trainer(latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let trainer = new_trainer(&arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
         let train = train.data.take(subset.max(1));
         Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None, batch: None, pending: None })
     }
@@ -71,7 +72,9 @@ impl Trainer {
 
     /// A trainer with no data for the second worker: the same arguments as the first's give the
     /// same initial weights and optimiser.
+    #[allow(clippy::too_many_arguments)]
     pub fn helper(
+        arch: String,
         latent: usize,
         hidden: usize,
         beta: f64,
@@ -80,8 +83,8 @@ impl Trainer {
         seed: u64,
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
-        let trainer = new_trainer(latent, hidden, beta, learning_rate, batch_size, seed, init)?;
-        let none = Dataset::from_pixels(Vec::new(), Vec::new()).map_err(js_error)?;
+        let trainer = new_trainer(&arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let none = Dataset::from_pixels(trainer.config().vae.shape, Vec::new(), Vec::new()).map_err(js_error)?;
         Ok(Trainer { trainer, train: none.clone(), heldout: none, dataset: String::new(), last_heldout: None, batch: None, pending: None })
     }
 
@@ -94,7 +97,7 @@ impl Trainer {
         Ok(size)
     }
 
-    /// The images of part `part` of `parts` of the drawn minibatch: n·784 values in [0, 1].
+    /// The images of part `part` of `parts` of the drawn minibatch: n·P values in [0, 1].
     #[wasm_bindgen(js_name = partImages)]
     pub fn part_images(&self, part: usize, parts: usize) -> Result<Vec<f32>, JsError> {
         self.drawn_part(part, parts).and_then(|p| p.x.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
@@ -118,15 +121,16 @@ impl Trainer {
     /// `noise` (n·L values), from a step on `batch_size` images (kept for `finishStep`).
     #[wasm_bindgen(js_name = partGradientOf)]
     pub fn part_gradient_of(&mut self, images: Vec<f32>, noise: Vec<f32>, batch_size: usize) -> Result<Vec<f32>, JsError> {
-        let (n, l) = (images.len() / IMAGE_PIXELS, self.trainer.config().vae.latent);
-        if images.len() != n * IMAGE_PIXELS || noise.len() != n * l || n > batch_size {
+        let (p, l) = (self.trainer.vae().pixels(), self.trainer.config().vae.latent);
+        let n = images.len() / p;
+        if images.len() != n * p || noise.len() != n * l || n > batch_size {
             return Err(JsError::new(&format!(
                 "a part of {} image values and {} noise values does not fit a step on {batch_size} images",
                 images.len(),
                 noise.len()
             )));
         }
-        let x = Tensor::from_vec(images, (n, IMAGE_PIXELS), &Device::Cpu).map_err(js_error)?;
+        let x = Tensor::from_vec(images, (n, p), &Device::Cpu).map_err(js_error)?;
         let eps = Tensor::from_vec(noise, (n, l), &Device::Cpu).map_err(js_error)?;
         self.gradient_of(&Minibatch { x, y: None, eps }, batch_size)
     }
@@ -178,10 +182,8 @@ impl Trainer {
     pub fn weights(&self) -> Result<Vec<u8>, JsError> {
         let c = self.trainer.config();
         let mut meta: Metadata = [
-            ("format", "pytorch state_dict of the seed's VAE".to_string()),
+            ("format", format!("pytorch state_dict of the {} VAE", c.vae.arch.name())),
             ("dataset", self.dataset.clone()),
-            ("latent", c.vae.latent.to_string()),
-            ("hidden", c.vae.hidden.to_string()),
             ("beta", c.beta.to_string()),
             ("epochs", self.trainer.epoch().to_string()),
             ("steps", self.trainer.steps().to_string()),
@@ -228,9 +230,22 @@ impl Trainer {
         self.trainer.config().vae.latent
     }
 
+    /// Hidden width of an MLP; 0 for another architecture.
     #[wasm_bindgen(getter, js_name = hiddenSize)]
     pub fn hidden_size(&self) -> usize {
-        self.trainer.config().vae.hidden
+        self.trainer.config().vae.hidden().unwrap_or(0)
+    }
+
+    /// The architecture: `mlp` or `conv`.
+    #[wasm_bindgen(getter)]
+    pub fn arch(&self) -> String {
+        self.trainer.config().vae.arch.name().to_string()
+    }
+
+    /// A short description of the model: "784-512-2", "conv 16-D on 1×28×28".
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        self.trainer.config().vae.describe()
     }
 
     #[wasm_bindgen(getter, js_name = learningRate)]
@@ -272,8 +287,11 @@ impl Trainer {
     }
 }
 
-/// A trainer of a fresh 784-`hidden`-`latent` model, or of the model in `init` (safetensors bytes).
+/// A trainer of a fresh MNIST-shaped model of architecture `arch` (`mlp`: 784-`hidden`-`latent`;
+/// `conv`), or of the model in `init` (safetensors bytes).
+#[allow(clippy::too_many_arguments)]
 fn new_trainer(
+    arch: &str,
     latent: usize,
     hidden: usize,
     beta: f64,
@@ -282,10 +300,14 @@ fn new_trainer(
     seed: u64,
     init: Option<Vec<u8>>,
 ) -> Result<train::Trainer, JsError> {
-    if !(1..=64).contains(&latent) || !(1..=4096).contains(&hidden) {
-        return Err(JsError::new(&format!("latent size {latent} or hidden size {hidden} out of range")));
-    }
-    let config = TrainConfig { vae: VaeConfig::new(latent, hidden), beta, learning_rate, batch_size, seed };
+    let arch = match arch {
+        "mlp" => Arch::Mlp { hidden },
+        "conv" => Arch::CONV,
+        other => return Err(JsError::new(&format!("unknown architecture `{other}` (expected mlp or conv)"))),
+    };
+    let vae = VaeConfig { arch, ..VaeConfig::new(latent, hidden) };
+    vae.check().map_err(js_error)?;
+    let config = TrainConfig { vae, beta, learning_rate, batch_size, seed };
     match init {
         Some(bytes) => {
             let loaded = weights::load_vae(&bytes, &Device::Cpu).map_err(js_error)?;

@@ -515,7 +515,17 @@ test('screenshot of the explorer with a drawn digit (docs/screenshot.png)', asyn
   await page.screenshot({ path, fullPage: true });
   const png = readFileSync(path);
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
-  assert.ok(png.length > 20000, `screenshot size ${png.length}`);
+  // The whole page, at the viewport's width: the PNG header's size against the document's.
+  const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  const page_ = await page.evaluate(() => ({ width: window.innerWidth, height: document.documentElement.scrollHeight, dpr: window.devicePixelRatio }));
+  assert.equal(width, Math.round(page_.width * page_.dpr), 'the screenshot is as wide as the viewport');
+  assert.ok(height >= Math.round(page_.height * page_.dpr) - 2, `the screenshot is the full page (${height} px for ${page_.height} CSS px)`);
+  // What it shows: the drawing's reconstruction has ink.
+  const recon = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid=recon-canvas]');
+    return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0));
+  });
+  assert.ok(recon.filter((g) => g > 128).length > 20, 'the screenshot shows the drawing reconstructed');
   await assertStatusOk();
   assert.deepEqual(problems, []);
 });

@@ -2,11 +2,10 @@
 // and its percentile among the scoring model's scores of the 10,000 test images (a shipped table).
 import { fetchBytes } from '../fetch.js';
 import { MODELS, anomalyTableUrl, modelUrl } from '../models.js';
-import { intFrom } from '../dom.js';
+import { $, intFrom } from '../dom.js';
 
 const SAMPLES = 16; // must match the CLI's `vae eval --anomaly-out`
 const UNUSUAL = 99; // percentile
-const $ = (id) => document.getElementById(id);
 
 export class AnomalyPanel {
   constructor(ctx) {

@@ -1,12 +1,11 @@
 // Why VAE samples are blurry: the same 2-D model trained with β = 0.5, 1 and 4, with each
 // one's test-set reconstruction and KL, its reconstruction of the current input and samples.
-import { paintEach, paintGrey } from '../images.js';
-import { h, pixelCanvases, watchVisibility } from '../dom.js';
+import { paintEach, paintImage } from '../images.js';
+import { $, h, pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { BETA_MODELS, modelUrl } from '../models.js';
 
 const SAMPLES = 6;
-const $ = (id) => document.getElementById(id);
 
 export class BlurPanel {
   constructor(ctx) {
@@ -15,7 +14,7 @@ export class BlurPanel {
     this.columns = BETA_MODELS.map(({ beta }) => {
       const figures = h('p', '…');
       const recon = document.createElement('canvas');
-      Object.assign(recon, { width: 28, height: 28, className: 'pixels' });
+      Object.assign(recon, { width: 1, height: 1, className: 'pixels' }); // sized by the model when painted
       recon.setAttribute('aria-label', `reconstruction at β = ${beta}`);
       const samples = h('div');
       samples.className = 'gallery';
@@ -65,8 +64,8 @@ export class BlurPanel {
       const meta = JSON.parse(model.metadata);
       figures.textContent = `test: reconstruction ${Number(meta.test_recon).toFixed(1)} + KL ${Number(meta.test_kl).toFixed(1)}`
         + ` = ${Number(meta.test_neg_elbo).toFixed(1)} nats`;
-      paintGrey(recon, model.decode(model.encode(image).slice(0, 2)));
-      paintEach(samples, model.decode(eps));
+      paintImage(recon, model.decode(model.encode(image).slice(0, model.latentSize)), model);
+      paintEach(samples, model.decode(eps), model);
     });
     $('blur-columns').dataset.ready = 'true';
   }

@@ -1,9 +1,9 @@
-// Compression: the latent code (L numbers stored as half-precision floats) next to the 784-byte
+// Compression: the latent code (L numbers stored as half-precision floats) next to the one-byte-per-value
 // image, the ratio, and the image decoded from the code alone. The URL hash holds the model and
 // the code's latent point, so a copied link reopens the same view.
-import { paintGrey, blank } from '../images.js';
+import { paintImage, blank, shapeOf } from '../images.js';
+import { $ } from '../dom.js';
 
-const $ = (id) => document.getElementById(id);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** `{ model, z }` from a location hash `#model=<file>&z=<comma-separated numbers>`, or null. */
@@ -55,14 +55,15 @@ export class CompressPanel {
     const code = wasm.latentToF16Bytes(z);
     const zq = wasm.latentFromF16Bytes(code); // the point the code holds
     const decoded = model.decode(zq);
-    if (input) paintGrey($('compress-input'), input.image);
+    const { pixels } = shapeOf(model); // one byte per pixel value
+    if (input) paintImage($('compress-input'), input.image, model);
     else blank($('compress-input'));
-    $('compress-input-caption').textContent = input ? 'input: 784 bytes' : 'no input (code of the decoder’s point)';
-    paintGrey($('compress-recon'), decoded);
+    $('compress-input-caption').textContent = input ? `input: ${pixels} bytes` : 'no input (code of the decoder’s point)';
+    paintImage($('compress-recon'), decoded, model);
     const shown = Array.from(zq.slice(0, 8), (v) => v.toFixed(3)).join(', ') + (L > 8 ? ', …' : '');
     $('latent-code').dataset.updates = String(Number($('latent-code').dataset.updates ?? 0) + 1);
     $('latent-code').textContent = `z = (${shown}) → ${code.length} bytes: ${hex(code)}`;
-    $('compress-ratio').textContent = `784 bytes → ${code.length} bytes (${L} × f16): ${(784 / code.length).toFixed(1)}× smaller.`;
+    $('compress-ratio').textContent = `${pixels} bytes → ${code.length} bytes (${L} × f16): ${(pixels / code.length).toFixed(1)}× smaller.`;
     const link = $('share-link');
     if (entry?.shipped) {
       const hash = `#model=${encodeURIComponent(entry.file)}&z=${Array.from(zq, (v) => Number(v.toFixed(4))).join(',')}`;

@@ -1,9 +1,8 @@
 // Generate: a gallery of samples from the prior, z = temperature · ε, with a re-roll button.
 import { paintEach } from '../images.js';
-import { pixelCanvases } from '../dom.js';
+import { $, pixelCanvases } from '../dom.js';
 
 const COUNT = 24;
-const $ = (id) => document.getElementById(id);
 
 export class GalleryPanel {
   constructor(ctx) {
@@ -32,7 +31,7 @@ export class GalleryPanel {
     const L = model.latentSize;
     if (!this.eps || this.eps.length !== COUNT * L) this.eps = model.samplePrior(COUNT, 1);
     const images = model.decode(this.eps.map((e) => e * t));
-    paintEach(this.canvases, images);
+    paintEach(this.canvases, images, model);
     const gallery = $('gallery');
     gallery.dataset.paints = String(Number(gallery.dataset.paints ?? 0) + 1);
   }

@@ -1,8 +1,8 @@
 // Inpaint: paint a mask over part of an image; the VAE fills the masked pixels two ways, side by
 // side: by optimising z (Adam on −log p(known|z) − log p(z), candle autograd in wasm), and by the
 // loop encode → decode → put the known pixels back.
-import { paintGrey } from '../images.js';
-import { intFrom } from '../dom.js';
+import { paintImage, shapeOf } from '../images.js';
+import { $, intFrom } from '../dom.js';
 import { onNextFrame } from '../frame.js';
 
 const SCALE = 8; // canvas pixels per image pixel
@@ -11,13 +11,13 @@ const PER_FRAME = 10;
 const LOOP_STEPS = 20;
 const RESTARTS = 8;
 const BRUSH = 1.6; // mask brush radius in image pixels
-const $ = (id) => document.getElementById(id);
 
 export class InpaintPanel {
   constructor(ctx) {
     this.ctx = ctx;
-    this.image = new Float32Array(784);
-    this.mask = new Float32Array(784); // 1 = unknown (to fill)
+    this.shape = null; // the image's shape, from the test set or the model
+    this.image = new Float32Array(0);
+    this.mask = new Float32Array(0); // per pixel value, 1 = unknown (to fill)
     this.run = 0;
     this.canvas = $('inpaint-canvas');
     this.painting = null;
@@ -25,13 +25,19 @@ export class InpaintPanel {
     $('inpaint-use-input').addEventListener('click', () => {
       const input = this.ctx.input();
       if (!input) return this.ctx.say('Draw or load an input first.');
-      this.#setImage(input.image);
+      const model = this.ctx.model();
+      if (model) this.#setImage(input.image, shapeOf(model));
     });
     const toggle = $('inpaint-mask-toggle');
     toggle.addEventListener('click', () => toggle.setAttribute('aria-pressed', String(toggle.getAttribute('aria-pressed') !== 'true')));
     $('inpaint-lower-half').addEventListener('click', () => {
-      this.mask.fill(0, 0, 392);
-      this.mask.fill(1, 392);
+      if (!this.shape) return;
+      const { channels, height, width } = this.shape;
+      for (let c = 0; c < channels; c++) {
+        const start = c * height * width;
+        this.mask.fill(0, start, start + Math.floor(height / 2) * width);
+        this.mask.fill(1, start + Math.floor(height / 2) * width, start + height * width);
+      }
       this.#paintSource();
     });
     $('inpaint-clear-mask').addEventListener('click', () => {
@@ -51,41 +57,49 @@ export class InpaintPanel {
   async loadTest() {
     const set = await this.ctx.testSet();
     this.loaded = true;
-    this.#setImage(set.image(intFrom($('inpaint-index'), 0, set.length - 1, 0)));
+    this.#setImage(set.image(intFrom($('inpaint-index'), 0, set.length - 1, 0)), shapeOf(set));
   }
 
-  #setImage(image) {
+  #setImage(image, shape) {
+    if (this.shape?.pixels !== shape.pixels) this.mask = new Float32Array(shape.pixels);
+    this.shape = shape;
     this.image = Float32Array.from(image);
     this.run += 1; // a run in progress belongs to the old image
     this.#paintSource();
   }
 
-  /** The image in grey with the masked pixels in red. */
+  /** The image (its first channel) in grey with the masked pixels in red. */
   #paintSource() {
-    const n = 28 * SCALE;
-    if (this.canvas.width !== n) this.canvas.width = this.canvas.height = n;
+    if (!this.shape) return;
+    const { height, width } = this.shape;
+    if (this.canvas.width !== width * SCALE) this.canvas.width = width * SCALE;
+    if (this.canvas.height !== height * SCALE) this.canvas.height = height * SCALE;
     const ctx = this.canvas.getContext('2d');
-    for (let p = 0; p < 784; p++) {
+    for (let p = 0; p < height * width; p++) {
       const g = Math.round(255 * this.image[p]);
       ctx.fillStyle = this.mask[p] ? `rgb(${Math.round(120 + g / 2)}, 20, 30)` : `rgb(${g}, ${g}, ${g})`;
-      ctx.fillRect((p % 28) * SCALE, Math.floor(p / 28) * SCALE, SCALE, SCALE);
+      ctx.fillRect((p % width) * SCALE, Math.floor(p / width) * SCALE, SCALE, SCALE);
     }
   }
 
   #listen() {
     const at = (e) => {
       const rect = this.canvas.getBoundingClientRect();
-      return [(28 * (e.clientX - rect.left)) / rect.width, (28 * (e.clientY - rect.top)) / rect.height];
+      const { height, width } = this.shape;
+      return [(width * (e.clientX - rect.left)) / rect.width, (height * (e.clientY - rect.top)) / rect.height];
     };
     const brush = ([x, y]) => {
+      const { channels, height, width } = this.shape;
       for (let r = Math.floor(y - BRUSH); r <= y + BRUSH; r++) {
         for (let c = Math.floor(x - BRUSH); c <= x + BRUSH; c++) {
-          if (r >= 0 && r < 28 && c >= 0 && c < 28 && Math.hypot(c + 0.5 - x, r + 0.5 - y) <= BRUSH) this.mask[r * 28 + c] = 1;
+          if (r < 0 || r >= height || c < 0 || c >= width || Math.hypot(c + 0.5 - x, r + 0.5 - y) > BRUSH) continue;
+          for (let ch = 0; ch < channels; ch++) this.mask[ch * height * width + r * width + c] = 1;
         }
       }
       onNextFrame('inpaint-source', () => this.#paintSource(), 5);
     };
     this.canvas.addEventListener('pointerdown', (e) => {
+      if (!this.shape) return;
       if ($('inpaint-mask-toggle').getAttribute('aria-pressed') !== 'true') {
         this.ctx.say('Press “Paint mask” to paint the pixels to fill.');
         return;
@@ -108,8 +122,9 @@ export class InpaintPanel {
   async inpaint() {
     const model = this.ctx.model();
     if (!model) return;
-    const masked = this.mask.reduce((s, m) => s + m, 0);
+    const masked = this.mask.reduce((s, m) => s + m, 0) / (this.shape?.channels ?? 1);
     if (masked === 0) return this.ctx.say('Paint a mask first (or “Mask lower half”): nothing is unknown yet.');
+    if (this.image.length !== model.pixels) return this.ctx.say(`This model reads ${model.description}; the image here has ${this.image.length} values.`);
     const wasm = this.ctx.wasm();
     const run = ++this.run;
     const known = this.mask.map((m) => 1 - m);
@@ -122,10 +137,10 @@ export class InpaintPanel {
       for (let step = 0; solver.iterations < ITERATIONS; step++) {
         if (run !== this.run || model !== this.ctx.model()) return; // superseded
         const objective = solver.run(model, PER_FRAME);
-        paintGrey($('inpaint-result'), solver.result(model));
+        paintImage($('inpaint-result'), solver.result(model), model);
         if (step < LOOP_STEPS) {
           current = wasm.encodeDecodeFill(model, current, image, known);
-          paintGrey($('inpaint-loop-result'), current);
+          paintImage($('inpaint-loop-result'), current, model);
         }
         readout.textContent = `Adam on z: iteration ${solver.iterations}/${ITERATIONS}, −log p(known|z) − log p(z) = ${objective.toFixed(1)} nats`
           + ` (best of ${RESTARTS} starts) · loop: ${Math.min(step + 1, LOOP_STEPS)}/${LOOP_STEPS} passes · ${masked} pixels filled.`;

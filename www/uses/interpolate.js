@@ -1,11 +1,10 @@
 // Interpolate and edit: the strip of decodings along the linear or spherical path between the
 // posterior means of two inputs A and B (animated), and latent arithmetic C + (B − A).
-import { paintGrey, paintTiles } from '../images.js';
-import { intFrom, watchVisibility } from '../dom.js';
+import { paintImage, paintTiles, shapeOf } from '../images.js';
+import { $, intFrom, watchVisibility } from '../dom.js';
 
 const STEPS = 10; // tiles in the strip, endpoints included
 const FRAMES = 48; // points along the animated walk
-const $ = (id) => document.getElementById(id);
 
 export class InterpolatePanel {
   constructor(ctx) {
@@ -52,14 +51,15 @@ export class InterpolatePanel {
     const L = model.latentSize;
     const mean = (x) => model.encode(x).slice(0, L);
     const [za, zb, zc] = [mean(a), mean(b), mean(c)];
-    paintGrey($('interp-a-canvas'), a);
-    paintGrey($('interp-b-canvas'), b);
-    paintGrey($('interp-c-canvas'), c);
+    paintImage($('interp-a-canvas'), a, model);
+    paintImage($('interp-b-canvas'), b, model);
+    paintImage($('interp-c-canvas'), c, model);
     const spherical = $('interp-path').value === 'spherical';
     const path = wasm.interpolate(za, zb, STEPS, spherical);
-    paintTiles($('interp-strip'), model.decode(path), STEPS);
-    paintGrey($('interp-arith'), model.decode(wasm.addDifference(za, zb, zc)));
+    paintTiles($('interp-strip'), model.decode(path), model, STEPS);
+    paintImage($('interp-arith'), model.decode(wasm.addDifference(za, zb, zc)), model);
     this.walk = model.decode(wasm.interpolate(za, zb, FRAMES, spherical));
+    this.walkShape = shapeOf(model);
     const fmt = (z) => `(${Array.from(z.slice(0, 4), (v) => v.toFixed(2)).join(', ')}${L > 4 ? ', …' : ''})`;
     $('interp-readout').textContent = `μ_A = ${fmt(za)}, μ_B = ${fmt(zb)}; ${spherical ? 'spherical' : 'linear'} path, ${STEPS} steps.`;
     const strip = $('interp-strip');
@@ -81,7 +81,8 @@ export class InterpolatePanel {
         last = now;
         this.frame = (this.frame + 1) % (2 * FRAMES - 2);
         const i = this.frame < FRAMES ? this.frame : 2 * FRAMES - 2 - this.frame;
-        paintGrey($('interp-anim'), this.walk.subarray(i * 784, (i + 1) * 784));
+        const { pixels } = this.walkShape;
+        paintImage($('interp-anim'), this.walk.subarray(i * pixels, (i + 1) * pixels), this.walkShape);
       }
       requestAnimationFrame(tick);
     };

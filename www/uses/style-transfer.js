@@ -2,11 +2,9 @@
 // negative ELBO, its style is the posterior mean given that label, and decoding the style with
 // every label renders it as all ten digits. A digit picker generates a chosen digit.
 import { paintEach } from '../images.js';
-import { pixelCanvases, watchVisibility } from '../dom.js';
+import { $, pixelCanvases, watchVisibility } from '../dom.js';
 import { fetchBytes } from '../fetch.js';
 import { modelUrl } from '../models.js';
-
-const $ = (id) => document.getElementById(id);
 
 export class StyleTransferPanel {
   constructor(ctx) {
@@ -74,7 +72,7 @@ export class StyleTransferPanel {
       images = model.decode(z, Uint8Array.from({ length: 10 }, (_, d) => d));
       $('cvae-readout').textContent = 'No input: the average style (z = 0) as every digit. Draw or load one to transfer its style.';
     }
-    paintEach(this.styles, images);
+    paintEach(this.styles, images, model);
     const el = $('cvae-styles');
     el.dataset.ready = input ? 'input' : 'prior';
     el.dataset.renders = String(Number(el.dataset.renders ?? 0) + 1);
@@ -85,6 +83,6 @@ export class StyleTransferPanel {
     const digit = Number($('cvae-digit').value);
     const z = model.samplePrior(this.generated.length, 1);
     const images = model.decode(z, new Uint8Array(this.generated.length).fill(digit));
-    paintEach(this.generated, images);
+    paintEach(this.generated, images, model);
   }
 }

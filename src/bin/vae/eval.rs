@@ -58,14 +58,12 @@ pub fn run(args: EvalArgs) -> CliResult {
         let json = serde_json::json!({
             "neg_elbo": stats.neg_elbo, "recon": stats.recon, "kl": stats.kl,
             "iwae_nll": iwae, "k": args.k, "n": stats.n,
-            "latent": loaded.vae.config().latent, "hidden": loaded.vae.config().hidden,
-            "classes": loaded.vae.config().classes,
+            "arch": loaded.vae.config().arch.name(), "latent": loaded.vae.config().latent,
+            "hidden": loaded.vae.config().hidden(), "classes": loaded.vae.config().classes,
         });
         println!("{json}");
     } else {
-        let c = loaded.vae.config();
-        let kind = if c.is_conditional() { format!(", conditional on {} labels", c.classes) } else { String::new() };
-        println!("model: 784-{}-{}{kind} ({} test images of {})", c.hidden, c.latent, stats.n, args.dataset.label());
+        println!("model: {} ({} test images of {})", loaded.vae.config().describe(), stats.n, args.dataset.label());
         println!("negative ELBO: {:.2} nats/image (reconstruction {:.2}, KL {:.2})", stats.neg_elbo, stats.recon, stats.kl);
         if let (Some(v), Some(k)) = (iwae, args.k) {
             println!("IWAE −log p(x), k={k}: {v:.2} nats/image");

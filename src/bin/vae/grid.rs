@@ -37,13 +37,18 @@ pub fn run(args: GridArgs) -> CliResult {
         (c, Some(label)) if (label as usize) < c => Some(vec![label; n * n]),
         (c, _) => return Err(format!("this conditional model needs --label in 0..{c}").into()),
     };
-    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z, labels.as_deref())?, n, n);
-    let side = (28 * n) as u32;
+    let shape = vae.config().shape;
+    let pixels = grid::tile_images(&grid::decode_flat(&vae, &z, labels.as_deref())?, shape, n, n);
+    let (width, height) = ((shape.width * n) as u32, (shape.height * n) as u32);
     let file = std::fs::File::create(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);
-    encoder.set_color(png::ColorType::Grayscale);
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    encoder.set_color(match shape.channels {
+        1 => png::ColorType::Grayscale,
+        3 => png::ColorType::Rgb,
+        c => return Err(format!("a PNG of {c}-channel images is not supported").into()),
+    });
     encoder.set_depth(png::BitDepth::Eight);
     encoder.write_header()?.write_image_data(&pixels)?;
-    println!("wrote {} ({n}×{n} grid, {side}×{side} px)", args.out.display());
+    println!("wrote {} ({n}×{n} grid, {width}×{height} px)", args.out.display());
     Ok(())
 }

@@ -36,6 +36,25 @@ pub enum DatasetName {
     Fashion,
 }
 
+/// The architectures the CLI builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ArchName {
+    /// The seed's MLP: 784-H-L.
+    Mlp,
+    /// The convolutional VAE (two stride-2 convolutions of 32 and 64 channels each way).
+    Conv,
+}
+
+impl ArchName {
+    /// The MNIST-shaped model of this architecture (`hidden` is the MLP's).
+    pub fn config(self, latent: usize, hidden: usize, classes: usize) -> vae::VaeConfig {
+        match self {
+            Self::Mlp => vae::VaeConfig::conditional(latent, hidden, classes),
+            Self::Conv => vae::VaeConfig::conv(vae::ImageShape::MNIST, latent, classes),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train a VAE and write its weights as PyTorch-compatible .safetensors.
@@ -76,7 +95,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.to_string().trim().replace('\n', ": "));
+            eprintln!("error: {}", vae::error_message(&e));
             ExitCode::FAILURE
         }
     }

@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vae::data::Dataset;
 use vae::rng::Rng;
 use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
-use vae::{weights, VaeConfig};
+use vae::{limits, weights, Arch};
 
 use crate::datasets::Split;
-use crate::{CliResult, DatasetName};
+use crate::{ArchName, CliResult, DatasetName};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Schedule {
@@ -24,18 +24,20 @@ pub enum Schedule {
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
+    #[arg(long, value_enum, default_value = "mlp")]
+    arch: ArchName,
     #[arg(long, value_enum, default_value = "mnist")]
     dataset: DatasetName,
     /// Latent size L.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    latent: u16,
-    /// Hidden width H.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u16).range(1..=8192))]
-    hidden: u16,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_LATENT as u64))]
+    latent: u64,
+    /// Hidden width H (the MLP).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_HIDDEN as u64))]
+    hidden: u64,
     #[arg(long, default_value_t = 10)]
     epochs: usize,
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=60000))]
-    batch: u32,
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=limits::MAX_BATCH as u64))]
+    batch: u64,
     /// Learning rate (AdamW, no weight decay: PyTorch's Adam).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
@@ -75,8 +77,9 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     }
     let (train, holdout) = split_holdout(&full, args.holdout)?;
     let test = args.dataset.load(Split::Test)?;
+    let classes = if args.conditional { 10 } else { 0 };
     let config = TrainConfig {
-        vae: VaeConfig::conditional(args.latent as usize, args.hidden as usize, if args.conditional { 10 } else { 0 }),
+        vae: args.arch.config(args.latent as usize, args.hidden as usize, classes),
         beta: args.beta,
         learning_rate: args.lr,
         batch_size: args.batch as usize,
@@ -89,10 +92,9 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     let bar = ProgressBar::new(total_steps)
         .with_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "));
     println!(
-        "training {}784-{}-{} on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
-        if args.conditional { "conditional " } else { "" },
-        config.vae.hidden,
-        config.vae.latent,
+        "training {} ({} parameters) on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
+        config.vae.describe(),
+        config.vae.parameter_count(),
         train.len(),
         args.dataset.label(),
         holdout.len(),
@@ -181,22 +183,25 @@ fn split_holdout(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
     let cut = data.len() - n;
     let part = |range: std::ops::Range<usize>| {
         let pixels = range.clone().flat_map(|i| data.image(i).iter().copied()).collect();
-        Dataset::from_pixels(pixels, data.labels()[range].to_vec())
+        Dataset::from_pixels(data.shape(), pixels, data.labels()[range].to_vec())
     };
     Ok((part(0..cut)?, part(cut..data.len())?))
 }
 
 fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats) -> weights::Metadata {
-    [
-        ("format", if args.conditional {
+    let format = match (config.vae.arch, args.conditional) {
+        (Arch::Mlp { .. }, false) => "pytorch state_dict of the seed's VAE",
+        (Arch::Mlp { .. }, true) => {
             "pytorch state_dict of a conditional VAE: encoder.0 takes [x (784), one-hot label (10)], decoder.0 takes [z (L), one-hot label (10)]"
-        } else {
-            "pytorch state_dict of the seed's VAE"
-        }.to_string()),
+        }
+        (Arch::Conv { .. }, false) => "pytorch state_dict of the conv VAE (README: the conv VAE)",
+        (Arch::Conv { .. }, true) => {
+            "pytorch state_dict of a conditional conv VAE: encoder.5 takes [features, one-hot label (10)], decoder.0 takes [z (L), one-hot label (10)]"
+        }
+    };
+    [
+        ("format", format.to_string()),
         ("dataset", args.dataset.label().to_string()),
-        ("latent", config.vae.latent.to_string()),
-        ("classes", config.vae.classes.to_string()),
-        ("hidden", config.vae.hidden.to_string()),
         ("beta", config.beta.to_string()),
         ("epochs", epoch.to_string()),
         ("batch", config.batch_size.to_string()),

@@ -1,0 +1,21 @@
+//! Every size a user can reach, defined once: the CLI, the wasm layer, the weights loader and the
+//! page (through `limits()` in the wasm bindings) all check against these.
+
+/// Latent dimensions L: 1..=MAX_LATENT.
+pub const MAX_LATENT: usize = 1024;
+/// Hidden width H of the MLP: 1..=MAX_HIDDEN.
+pub const MAX_HIDDEN: usize = 8192;
+/// Label classes of a conditional VAE: 0 for a plain one, else 1..=MAX_CLASSES.
+pub const MAX_CLASSES: usize = 1000;
+/// Image channels: 1 (grey) to MAX_CHANNELS (3 for colour).
+pub const MAX_CHANNELS: usize = 4;
+/// Image side in pixels.
+pub const MAX_IMAGE_SIDE: usize = 256;
+/// Feature channels c1, c2 of a convolutional layer.
+pub const MAX_CONV_CHANNELS: usize = 512;
+/// Images per training step.
+pub const MAX_BATCH: usize = 60_000;
+/// Largest JSON header a `.safetensors` file may have (ours are under 2 KB; the format allows 100 MB).
+pub const MAX_HEADER_BYTES: u64 = 1 << 20;
+/// Most parameters a weights file or a new model may have (1 GB of F32).
+pub const MAX_PARAMETERS: usize = 256 << 20;
