@@ -21,6 +21,7 @@ pub mod packed;
 pub mod parallel;
 pub mod preprocess;
 pub mod rng;
+pub mod scatter;
 pub mod shape;
 pub mod train;
 pub mod weights;

@@ -19,3 +19,5 @@ pub const MAX_BATCH: usize = 60_000;
 pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 /// Most parameters a weights file or a new model may have (1 GB of F32).
 pub const MAX_PARAMETERS: usize = 256 << 20;
+/// Most pixels of a canvas the wasm layer paints in one call (4096 × 4096).
+pub const MAX_CANVAS_PIXELS: usize = 1 << 24;

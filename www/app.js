@@ -40,11 +40,18 @@ const sliders = new LatentSliders($('sliders'), (z) => {
   onNextFrame('uses-point', () => forEachPanel((p) => p.onDecoderPoint?.()), 7);
   onNextFrame('decoded', () => showDecoded(z), 1);
 });
+/** The two grid workers, started once the first grid is up. */
+let gridWorkers = null;
 const map = new LatentMap({
   grid: $('latent-grid'),
   overlay: $('map-overlay'),
   markers: $('map-markers'),
-  gauss: { cdf: (z) => wasm().normalCdf(z), quantile: (p) => wasm().normalQuantile(p) },
+  maths: {
+    cdf: (z) => wasm().normalCdf(z),
+    quantile: (p) => wasm().normalQuantile(p),
+    points: (means, latent, dx, dy) => wasm().probabilityPoints(means, latent, dx, dy),
+    scatterRgba: (...args) => wasm().scatterRgba(...args),
+  },
   onHover: (z) => onNextFrame('decoded', () => showDecoded(z ?? sliders.values()), 1),
   onPick: (z, index) => {
     sliders.setValues(z);
@@ -375,6 +382,8 @@ function bindTraining() {
     },
     onScatter: (scatter) => map.setScatter(scatter),
     currentWeights: () => state.model.toSafetensors(),
+    // While it trains, the training worker decodes the grid: the grid workers would need cores it uses.
+    onState: (s, trainerGrid) => map.useWorkers(s === 'running' ? trainerGrid : gridWorkers),
   });
   bindWeightsFiles({
     current: () => state.model && { bytes: state.model.toSafetensors(), model: state.model },
@@ -424,7 +433,7 @@ function exposeDebugHooks(training) {
     panicMain: () => onNextFrame('debug-panic', () => wasm().debugPanic('deliberate test panic (main thread)'), 0),
     panicWorker: () => training.worker?.postMessage({ type: 'debug-panic' }),
     panicHelper: () => training.worker?.postMessage({ type: 'debug-panic-helper' }),
-    panicGridWorker: () => map.workers?.debugPanic(),
+    panicGridWorker: () => gridWorkers?.debugPanic(),
   };
 }
 
@@ -467,7 +476,10 @@ async function main() {
   metrics.ready = true;
   // Grid decoding moves to two workers (both cores) once the first grid is up, so starting them
   // does not delay it.
-  afterFirstGrid(() => map.useWorkers(new GridWorkers()));
+  afterFirstGrid(() => {
+    gridWorkers = new GridWorkers();
+    if (map.workers === null) map.useWorkers(gridWorkers);
+  });
   // The panels' own models (conditional, β), once the page has settled.
   afterFirstGrid(() => setTimeout(() => forEachPanel((p) => p.prefetch?.()), 3000));
 }

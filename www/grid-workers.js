@@ -10,6 +10,7 @@ export class GridWorkers {
     this.pending = new Map(); // id → { resolve, reject }
     this.nextId = 0;
     this.failed = false;
+    this.metric = 'gridsFromWorkers'; // the metrics counter of the grids decoded here
   }
 
   /** True when every worker has loaded a model (requests queue behind a newer one in order). */

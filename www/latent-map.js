@@ -9,20 +9,22 @@ import { metrics } from './metrics.js';
 const FULL_VIEW = { u0: 0, u1: 1, v0: 0, v1: 1 };
 const MIN_SPAN = 1e-4;
 const BAND_ROWS = 4; // grid rows decoded per frame
+/** The class colours as RGB bytes, for the scatter's rasteriser. */
+const SCATTER_RGB = Uint8Array.from(CLASS_COLOURS.flatMap((c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16))));
 
 export class LatentMap {
   /**
    * Canvases: `grid` for the decoded images, `overlay` for the scatter over it and `markers` for
    * the two rings on top (they move far more often than the 10,000 scatter points do).
-   * `gauss` = { cdf, quantile } (from wasm); `onHover(z | null)` while the pointer is over the map;
+   * `maths` = { cdf, quantile, points, scatterRgba } (from wasm); `onHover(z | null)` while the pointer is over the map;
    * `onPick(z, index)` on a click (a press without a drag), with the index of the scatter point
    * clicked (within a few pixels), or −1.
    */
-  constructor({ grid, overlay, markers, gauss, onHover, onPick }) {
-    Object.assign(this, { grid, overlay, markersCanvas: markers, gauss, onHover, onPick });
+  constructor({ grid, overlay, markers, maths, onHover, onPick }) {
+    Object.assign(this, { grid, overlay, markersCanvas: markers, maths, onHover, onPick });
     this.model = null;
     this.modelBytes = null;
-    this.workers = null; // GridWorkers, once started
+    this.workers = null; // the grid decoder (GridWorkers, or the training worker's while it trains)
     this.n = 20;
     this.dims = [0, 1];
     this.base = new Float32Array(2);
@@ -34,10 +36,15 @@ export class LatentMap {
     new ResizeObserver(() => this.#requestOverlay()).observe(overlay);
   }
 
-  /** Decodes grids on `workers` (GridWorkers) from now on, whenever they are ready. */
+  /**
+   * Decodes grids with `workers` from now on, whenever it is ready (null: on the main thread): an
+   * object with `ready`, `setModel(bytes)`, `decode(xs, ys, dims, base)` → [{ row, rows, rgba }]
+   * and `metric` (the metrics counter of its grids), as GridWorkers has.
+   */
   useWorkers(workers) {
+    if (workers === this.workers) return;
     this.workers = workers;
-    if (this.modelBytes) workers.setModel(this.modelBytes);
+    if (this.modelBytes) workers?.setModel(this.modelBytes);
   }
 
   /**
@@ -108,8 +115,8 @@ export class LatentMap {
     const fy = (clientY - rect.top) / rect.height;
     const { u0, u1, v0, v1 } = this.view;
     const z = Float32Array.from(this.base);
-    z[this.dims[0]] = this.gauss.quantile(u0 + fx * (u1 - u0));
-    z[this.dims[1]] = this.gauss.quantile(v1 - fy * (v1 - v0));
+    z[this.dims[0]] = this.maths.quantile(u0 + fx * (u1 - u0));
+    z[this.dims[1]] = this.maths.quantile(v1 - fy * (v1 - v0));
     return z;
   }
 
@@ -133,7 +140,7 @@ export class LatentMap {
 
   #axis(a, b) {
     const n = this.n;
-    return Float32Array.from({ length: n }, (_, i) => this.gauss.quantile(a + ((i + 0.5) / n) * (b - a)));
+    return Float32Array.from({ length: n }, (_, i) => this.maths.quantile(a + ((i + 0.5) / n) * (b - a)));
   }
 
   /**
@@ -179,9 +186,10 @@ export class LatentMap {
 
   async #paintFromWorkers(job) {
     const t0 = performance.now();
+    const decoder = this.workers;
     let bands;
     try {
-      bands = await this.workers.decode(job.xs, job.ys, job.dims, job.base);
+      bands = await decoder.decode(job.xs, job.ys, job.dims, job.base);
     } catch {
       if (job === this.paint) onNextFrame('grid', () => this.#paintBand(job), 2); // decode here instead
       return;
@@ -193,7 +201,7 @@ export class LatentMap {
       for (const { row, rows, rgba } of bands) this.#putRows(job, rgba, row, rows);
       job.ms = performance.now() - t0;
       metrics.gridBands += bands.length;
-      metrics.gridsFromWorkers += 1;
+      metrics[decoder.metric] += 1;
       this.#finish(job);
     }, 2);
   }
@@ -251,7 +259,7 @@ export class LatentMap {
 
   #toScreen(zx, zy, w, h) {
     const { u0, u1, v0, v1 } = this.view;
-    return [((this.gauss.cdf(zx) - u0) / (u1 - u0)) * w, ((v1 - this.gauss.cdf(zy)) / (v1 - v0)) * h];
+    return [((this.maths.cdf(zx) - u0) / (u1 - u0)) * w, ((v1 - this.maths.cdf(zy)) / (v1 - v0)) * h];
   }
 
   /** Clears `canvas`, sized to its CSS box at the device's pixel ratio; returns { ctx, w, h, dpr }. */
@@ -271,39 +279,19 @@ export class LatentMap {
     const s = this.scatter;
     const [dx, dy] = this.dims;
     if (this.uv?.scatter !== s || this.uv.dx !== dx || this.uv.dy !== dy) {
-      const latent = s.means.length / s.count;
-      const points = new Float32Array(2 * s.count);
-      for (let i = 0; i < s.count; i++) {
-        points[2 * i] = this.gauss.cdf(s.means[i * latent + dx]);
-        points[2 * i + 1] = this.gauss.cdf(s.means[i * latent + dy]);
-      }
-      this.uv = { scatter: s, dx, dy, points };
+      this.uv = { scatter: s, dx, dy, points: this.maths.points(s.means, s.means.length / s.count, dx, dy) };
     }
     return this.uv.points;
   }
 
-  /** The scatter, one path per class (ten fills, not one per point). */
+  /** The scatter: a square of about 2.4 px per point at half opacity, rasterised in wasm (filling paths took 5–20 ms a frame). */
   #paintScatter() {
     const { ctx, w, h, dpr } = this.#clearLayer(this.overlay);
     const s = this.scatter;
     if (!s || this.showScatter === false) return;
-    const uv = this.#scatterUv();
     const { u0, u1, v0, v1 } = this.view;
-    const [sx, sy] = [w / (u1 - u0), h / (v1 - v0)];
-    const r = 1.2 * dpr;
-    const paths = CLASS_COLOURS.map(() => new Path2D());
-    for (let i = 0; i < s.count; i++) {
-      const x = (uv[2 * i] - u0) * sx;
-      const y = (v1 - uv[2 * i + 1]) * sy;
-      if (x < -r || y < -r || x > w + r || y > h + r) continue;
-      paths[s.labels[i] % 10].rect(x - r, y - r, 2 * r, 2 * r);
-    }
-    ctx.globalAlpha = 0.5;
-    paths.forEach((path, k) => {
-      ctx.fillStyle = CLASS_COLOURS[k];
-      ctx.fill(path);
-    });
-    ctx.globalAlpha = 1;
+    const rgba = this.maths.scatterRgba(this.#scatterUv(), s.labels, SCATTER_RGB, Float32Array.of(u0, u1, v0, v1), w, h, 1.2 * dpr);
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), w, h), 0, 0);
   }
 
   #paintMarkers() {

@@ -6,6 +6,7 @@ export const metrics = {
   gridPaints: 0,
   gridBands: 0,
   gridsFromWorkers: 0, // grids decoded on the two grid workers rather than on the main thread
+  gridsFromTrainer: 0, // grids decoded in the training worker while it trains
   lastGridMs: 0,
   reconUpdates: 0,
   lastReconMs: 0,

@@ -8,6 +8,12 @@
 // gradient each (on two cores), swap the halves and apply the same sum, so they stay identical
 // (src/parallel.rs). The helper only computes; this worker does everything else.
 //
+// While it trains, this worker also decodes the page's latent grid (a `grid` message) with the
+// weights it last posted, so the grid workers stay idle and the page's main thread keeps the other
+// core: on two cores, training plus two grid workers left the main thread waiting for a core in the
+// middle of its frames. The weights are posted less often when decoding the grid takes long (the
+// conv VAE), so that decoding takes at most a tenth of the training time.
+//
 // With `config.cores` = 'auto' (the panel's default) it measures instead of guessing: the first
 // seconds of the run alternate two workers, one worker and two workers again (real steps of the
 // run, with the page doing its usual work meanwhile; while this worker steps alone the helper
@@ -19,6 +25,8 @@ import { fetchBytes } from './fetch.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
+/** Decoding the page's grid may take at most this share of the time between posted weights. */
+const GRID_SHARE = 0.1;
 const HELDOUT_EVERY_MS = 3000;
 const HELDOUT_IMAGES = 1000;
 // The measuring phases of `cores: 'auto'`: workers and how long (ms of steps; at least
@@ -39,7 +47,9 @@ const memoryBytes = () => wasmMemory?.buffer.byteLength ?? 0;
 
 /** Reports an error; a wasm trap (a panic) means this worker's instance is dead and must be replaced. */
 function postError(err) {
-  post({ type: 'error', message: err.message ?? String(err), crashed: err instanceof WebAssembly.RuntimeError || err.crashed === true });
+  const crashed = err instanceof WebAssembly.RuntimeError || err.crashed === true;
+  if (err.id !== undefined && !crashed) post({ type: 'grid-error', id: err.id, message: err.message ?? String(err) });
+  else post({ type: 'error', message: err.message ?? String(err), crashed });
 }
 const sets = new Map();
 let job = null; // { trainer, config, test, running, ... }
@@ -78,7 +88,9 @@ async function start(config) {
   if (generation !== starts) return;
   const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.arch, config.latent, config.hidden,
     config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
-  job = { trainer, config, test, cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
+  // While measuring, the phase says how many workers step (the helper runs from the start either way).
+  job = { trainer, config, test, cores: auto ? CALIBRATION[0].workers : cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
+    shown: null, gridMs: 0,
     calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null };
   const j = job;
   try {
@@ -106,6 +118,7 @@ function stop() {
   if (job) {
     job.running = false;
     job.stopped = true;
+    job.shown?.model?.free();
     if (!job.busy) job.trainer.free();
     job = null;
   }
@@ -247,6 +260,9 @@ async function onHelperMessage(msg) {
 function postWeights(j) {
   const bytes = j.trainer.weights();
   j.lastWeights = performance.now();
+  // What the page will show: the grid it asks for is decoded from these weights (parsed when first asked).
+  j.shown?.model?.free();
+  j.shown = { bytes: bytes.slice(), model: null };
   post({ type: 'weights', bytes, epoch: j.trainer.epoch, step: j.trainer.steps }, [bytes.buffer]);
 }
 
@@ -254,6 +270,20 @@ function postHeldout(j) {
   const [negElbo, recon, kl] = j.trainer.evaluateHeldout();
   j.lastHeldout = performance.now();
   post({ type: 'heldout', step: j.trainer.steps, negElbo, recon, kl });
+}
+
+/** Decodes the page's latent grid (as the grid workers would) with the weights last posted. */
+function decodeGrid(j, { id, xs, ys, dims, base }) {
+  if (!j?.shown) throw Object.assign(new Error('no weights posted yet'), { id });
+  const t0 = performance.now();
+  try {
+    j.shown.model ??= new Model(j.shown.bytes);
+    const rgba = j.shown.model.decodeGridRgba(xs, ys, dims[0], dims[1], base);
+    j.gridMs = performance.now() - t0;
+    post({ type: 'grid', id, rgba }, [rgba.buffer]);
+  } catch (err) {
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { id });
+  }
 }
 
 /** Encodes the test set's means with the current weights (a throwaway Model) for the scatter. */
@@ -332,7 +362,10 @@ function report(j, samples, sum, seconds, epochEnded) {
   });
   const now = performance.now();
   if (epochEnded || done || now - j.lastHeldout > HELDOUT_EVERY_MS) postHeldout(j);
-  if (epochEnded || done || now - j.lastWeights > WEIGHTS_EVERY_MS) postWeights(j);
+  const weightsEvery = Math.max(WEIGHTS_EVERY_MS, j.gridMs / GRID_SHARE);
+  // While two workers are timed they hold both cores: the page gets no new weights to redraw then.
+  const timingTwo = j.calibration && j.cores === 2;
+  if (epochEnded || done || (!timingTwo && now - j.lastWeights > weightsEvery)) postWeights(j);
   if (epochEnded || done) postScatter(j);
   if (done) {
     j.running = false;
@@ -348,6 +381,7 @@ self.onmessage = async ({ data: msg }) => {
   try {
     if (msg.type.startsWith('helper-')) await onHelperMessage(msg);
     else if (msg.type === 'start') await start(msg.config);
+    else if (msg.type === 'grid') decodeGrid(job, msg);
     else if (msg.type === 'pause' && job) {
       job.running = false;
       if (!job.slicing) post({ type: 'paused', step: job.trainer.steps });

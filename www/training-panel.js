@@ -13,10 +13,13 @@ const RENDER_EVERY_MS = 250;
 export class TrainingPanel {
   /**
    * `onWeights(bytes, info)` receives each posted set of weights; `onScatter(scatter)` the test-set
-   * means at epoch ends; `currentWeights()` returns the active model's bytes (for fine-tuning).
+   * means at epoch ends; `currentWeights()` returns the active model's bytes (for fine-tuning);
+   * `onState(state, grid)` hears each change of state; while it is `running`, `grid` decodes the
+   * latent map's grid in the training worker (see www/train-worker.js).
    */
-  constructor({ onWeights, onScatter, currentWeights }) {
-    Object.assign(this, { onWeights, onScatter, currentWeights });
+  constructor({ onWeights, onScatter, currentWeights, onState }) {
+    Object.assign(this, { onWeights, onScatter, currentWeights, onState });
+    this.grid = new TrainerGrid(this);
     this.worker = null;
     this.workerMemoryBytes = 0;
     this.crashes = 0;
@@ -48,6 +51,7 @@ export class TrainingPanel {
     this.worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.#onMessage(data);
     this.worker.onerror = (e) => {
+      this.grid.failAll(new Error('the training worker failed'));
       showError(e.message || 'the training worker failed', 'training');
       this.state = 'idle';
       this.#render();
@@ -150,6 +154,12 @@ export class TrainingPanel {
       case 'scatter':
         this.onScatter(msg);
         break;
+      case 'grid':
+        this.grid.settle(msg.id, (p) => p.resolve(msg.rgba));
+        return;
+      case 'grid-error':
+        this.grid.settle(msg.id, (p) => p.reject(new Error(msg.message)));
+        return;
       case 'diverged':
         this.state = 'paused';
         $('train-lr').value = String(msg.lr);
@@ -174,6 +184,7 @@ export class TrainingPanel {
           // The worker's wasm instance is dead: replace the worker; the explorer keeps the last weights.
           this.worker.terminate();
           this.worker = null;
+          this.grid.failAll(new Error('the training worker crashed'));
           this.state = 'idle';
           this.crashes += 1;
           showError(`the training worker crashed (${msg.message}) and was restarted; the last weights stay active. Press Start to train again.`);
@@ -235,6 +246,48 @@ export class TrainingPanel {
     $('train-pause').textContent = this.state === 'paused' ? 'Resume' : 'Pause';
     $('train-pause').setAttribute('aria-pressed', String(this.state === 'paused'));
     $('train-panel').dataset.state = this.state;
+    this.onState?.(this.state, this.grid);
+  }
+}
+
+/**
+ * The latent map's grid decoder while training runs (the interface of GridWorkers): the training
+ * worker decodes the grid with the weights it last posted, which are the page's active model.
+ */
+class TrainerGrid {
+  constructor(panel) {
+    this.panel = panel;
+    this.pending = new Map(); // id → { resolve, reject }
+    this.nextId = 0;
+    this.metric = 'gridsFromTrainer';
+  }
+
+  get ready() {
+    return this.panel.state === 'running' && this.panel.worker !== null;
+  }
+
+  /** Nothing to send: the worker decodes with the weights it posted, and only those become the page's model. */
+  setModel() {}
+
+  /** One band of all the rows (top to bottom): [{ row: 0, rows, rgba }]. */
+  decode(xs, ys, dims, base) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: (rgba) => resolve([{ row: 0, rows: ys.length, rgba }]), reject });
+      // decodeGridRgba takes its rows bottom to top.
+      this.panel.worker.postMessage({ type: 'grid', id, xs, ys: ys.slice().reverse(), dims, base });
+    });
+  }
+
+  settle(id, fn) {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (p) fn(p);
+  }
+
+  failAll(err) {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 }
 

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::{grid, preprocess};
+use crate::{grid, preprocess, scatter};
 
 mod apps;
 mod model;
@@ -66,6 +66,35 @@ pub fn normal_quantile(p: f64) -> f64 {
 #[wasm_bindgen(js_name = normalCdf)]
 pub fn normal_cdf(z: f64) -> f64 {
     grid::normal_cdf(z)
+}
+
+/// (Φ(z[dx]), Φ(z[dy])) for each latent of `means` [count, latent], as [count, 2]: the scatter's
+/// points in probability space, in one call rather than two per point.
+#[wasm_bindgen(js_name = probabilityPoints)]
+pub fn probability_points(means: &[f32], latent: usize, dx: usize, dy: usize) -> Result<Vec<f32>, JsError> {
+    scatter::probability_points(means, latent, dx, dy)
+        .ok_or_else(|| JsError::new(&format!("cannot scatter dimensions {dx} and {dy} of {} numbers as {latent}-D points", means.len())))
+}
+
+/// The scatter's pixels (straight RGBA, `width`·`height`·4 bytes) for the `points` of
+/// [`probability_points`] with their `labels`; `colours` holds an RGB triple per label and `view`
+/// is [u0, u1, v0, v1] (see `scatter::scatter_rgba`).
+#[wasm_bindgen(js_name = scatterRgba)]
+pub fn scatter_rgba(
+    points: &[f32],
+    labels: &[u8],
+    colours: &[u8],
+    view: &[f32],
+    width: usize,
+    height: usize,
+    radius: f32,
+) -> Result<Vec<u8>, JsError> {
+    let [u0, u1, v0, v1] = <[f32; 4]>::try_from(view).map_err(|_| JsError::new("the scatter's view takes four numbers: u0, u1, v0, v1"))?;
+    if width.saturating_mul(height) > crate::limits::MAX_CANVAS_PIXELS {
+        return Err(JsError::new(&format!("a {width}×{height} scatter is over the {} pixel limit", crate::limits::MAX_CANVAS_PIXELS)));
+    }
+    let colours: Vec<[u8; 3]> = colours.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    Ok(scatter::scatter_rgba(points, labels, &colours, scatter::View { u0, u1, v0, v1 }, width, height, radius))
 }
 
 /// Φ⁻¹((i + ½)/n), i = 0..n: grid coordinates at the Gaussian quantiles.
