@@ -4,8 +4,12 @@
 // whose wall time is far above its CPU time waited for a core), the busiest kinds of work on the
 // main thread, and the training speed and worker count the panel showed.
 //
+// For each long task it also names the other threads that ran during it (a main thread that waits
+// for a core shares the machine with them) and times the page's own frame work.
+//
 // Usage: node bench/trace-training.js [seconds=20] [--test-settings] [--cores=auto|1|2] [--out=trace.json]
-import { writeFileSync } from 'node:fs';
+//        node bench/trace-training.js --from=trace.json   (report on a trace saved with --out)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startServer, launchBrowser, openApp } from '../tests/e2e/harness.js';
 
@@ -13,6 +17,11 @@ const args = process.argv.slice(2);
 const seconds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
 const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const LONG_MS = 50;
+
+if (option('from')) {
+  report(JSON.parse(readFileSync(option('from'), 'utf8')).traceEvents, null);
+  process.exit(0);
+}
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -70,10 +79,12 @@ function report(events, shown) {
   const span = ((tasks.at(-1)?.ts ?? 0) - t0) / 1e6;
   const wall = tasks.reduce((s, e) => s + (e.dur ?? 0), 0) / 1000;
   const cpu = tasks.reduce((s, e) => s + (e.tdur ?? e.dur ?? 0), 0) / 1000;
-  console.log(`training: ${shown.throughput} samples/s shown, step ${shown.step}\n${shown.workers}`);
-  console.log(`status: ${shown.status}`);
+  if (shown) {
+    console.log(`training: ${shown.throughput} samples/s shown, step ${shown.step}\n${shown.workers}`);
+    console.log(`status: ${shown.status}`);
+  }
   console.log(`main thread over ${span.toFixed(1)} s: tasks ${(wall).toFixed(0)} ms wall (${(100 * wall / 1000 / span).toFixed(1)}%), `
-    + `${cpu.toFixed(0)} ms CPU; 1-min load average ${loadavg()[0].toFixed(1)}`);
+    + `${cpu.toFixed(0)} ms CPU${shown ? `; 1-min load average ${loadavg()[0].toFixed(1)}` : ''}`);
 
   // What a task spent its time on: its children's self time by kind.
   const kindOf = (e) => {
@@ -99,11 +110,32 @@ function report(events, shown) {
     for (const [e, us] of self) byKind.set(kindOf(e), (byKind.get(kindOf(e)) ?? 0) + us / 1000);
     return [...byKind].sort((a, b) => b[1] - a[1]);
   };
+  // Worker threads by the script they run (the app's are named after their files).
+  const scripts = new Map();
+  for (const e of events) {
+    const url = e.args?.data?.url;
+    if (url && names.get(`${e.pid}:${e.tid}`) === 'DedicatedWorker thread' && !scripts.has(`${e.pid}:${e.tid}`)) {
+      scripts.set(`${e.pid}:${e.tid}`, url.split('/').pop());
+    }
+  }
+  const threadName = (k) => (scripts.has(k) ? `worker ${scripts.get(k)}` : names.get(k) ?? k);
+  /** Per other thread, its top-level task time inside `task`'s span, largest first. */
+  const busyDuring = (task) => {
+    const busy = new Map();
+    for (const e of events) {
+      const k = `${e.pid}:${e.tid}`;
+      if (k === key || e.ph !== 'X' || e.name !== 'ThreadControllerImpl::RunTask') continue;
+      const overlap = Math.min(e.ts + (e.dur ?? 0), task.ts + task.dur) - Math.max(e.ts, task.ts);
+      if (overlap > 0) busy.set(threadName(k), (busy.get(threadName(k)) ?? 0) + overlap / 1000);
+    }
+    return [...busy].filter(([, ms]) => ms >= 1).sort((a, b) => b[1] - a[1]);
+  };
   const long = tasks.filter((e) => e.dur / 1000 > LONG_MS);
   console.log(`\n${long.length} task(s) over ${LONG_MS} ms (at s after the trace began: wall ms / CPU ms — largest parts):`);
   for (const task of long) {
     const parts = selfTimes(task).slice(0, 4).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join('; ');
     console.log(`  ${((task.ts - t0) / 1e6).toFixed(2)} s: ${(task.dur / 1000).toFixed(1)} / ${((task.tdur ?? 0) / 1000).toFixed(1)} — ${parts}`);
+    console.log(`    other threads busy meanwhile (ms): ${busyDuring(task).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ') || 'none'}`);
   }
   const all = new Map();
   for (const task of tasks.filter((e) => e.dur > 1000)) {
