@@ -17,12 +17,15 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Linear, VarBuilder};
 
+use super::unfold::{conv2d, conv_transpose2d, Window};
 use super::{condition, Network, ParamSpec};
 use crate::model::VaeConfig;
 use crate::shape::ImageShape;
 
 /// Kernel side of every convolution.
 pub const KERNEL: usize = 4;
+/// Every convolution's window: each halves the sides, each transposed one doubles them.
+const WINDOW: Window = Window { kernel: KERNEL, stride: 2, padding: 1 };
 
 /// Values of the flattened feature map between the convolutions and the linear layers:
 /// c2·(H/4)·(W/4).
@@ -94,8 +97,8 @@ impl Network for Conv {
         let s = self.shape;
         let b = x.dim(0)?;
         let h = x.reshape((b, s.channels, s.height, s.width))?;
-        let h = self.encoder_0.forward(&h)?.relu()?;
-        let h = self.encoder_2.forward(&h)?.relu()?.flatten_from(1)?;
+        let h = conv2d(&h, self.encoder_0.weight(), self.encoder_0.bias(), WINDOW)?.relu()?;
+        let h = conv2d(&h, self.encoder_2.weight(), self.encoder_2.bias(), WINDOW)?.relu()?.flatten_from(1)?;
         self.encoder_5.forward(&condition(&h, y, self.classes)?)
     }
 
@@ -104,8 +107,8 @@ impl Network for Conv {
         let b = z.dim(0)?;
         let h = self.decoder_0.forward(&condition(z, y, self.classes)?)?.relu()?;
         let h = h.reshape((b, self.c2, s.height / 4, s.width / 4))?;
-        let h = self.decoder_3.forward(&h)?.relu()?;
-        self.decoder_5.forward(&h)?.flatten_from(1)
+        let h = conv_transpose2d(&h, self.decoder_3.weight(), self.decoder_3.bias(), WINDOW)?.relu()?;
+        conv_transpose2d(&h, self.decoder_5.weight(), self.decoder_5.bias(), WINDOW)?.flatten_from(1)
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {

@@ -12,6 +12,7 @@
 
 pub mod conv;
 pub mod mlp;
+pub mod unfold;
 
 use candle_core::{bail, Result, Tensor};
 use candle_nn::VarBuilder;
