@@ -5,6 +5,7 @@ import { LineChart } from './chart.js';
 import { setStatus, showError } from './status.js';
 import { onNextFrame } from './frame.js';
 import { $ } from './dom.js';
+import { Requests } from './requests.js';
 
 const num = (id) => Number($(id).value);
 /** The live figures and curves are redrawn at most this often (progress comes every ~40 ms). */
@@ -51,7 +52,7 @@ export class TrainingPanel {
     this.worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.#onMessage(data);
     this.worker.onerror = (e) => {
-      this.grid.failAll(new Error('the training worker failed'));
+      this.grid.requests.failAll(new Error('the training worker failed'));
       showError(e.message || 'the training worker failed', 'training');
       this.state = 'idle';
       this.#render();
@@ -155,10 +156,10 @@ export class TrainingPanel {
         this.onScatter(msg);
         break;
       case 'grid':
-        this.grid.settle(msg.id, (p) => p.resolve(msg.rgba));
+        this.grid.requests.resolve(msg.id, msg.rgba);
         return;
       case 'grid-error':
-        this.grid.settle(msg.id, (p) => p.reject(new Error(msg.message)));
+        this.grid.requests.reject(msg.id, new Error(msg.message));
         return;
       case 'diverged':
         this.state = 'paused';
@@ -184,7 +185,7 @@ export class TrainingPanel {
           // The worker's wasm instance is dead: replace the worker; the explorer keeps the last weights.
           this.worker.terminate();
           this.worker = null;
-          this.grid.failAll(new Error('the training worker crashed'));
+          this.grid.requests.failAll(new Error('the training worker crashed'));
           this.state = 'idle';
           this.crashes += 1;
           showError(`the training worker crashed (${msg.message}) and was restarted; the last weights stay active. Press Start to train again.`);
@@ -257,8 +258,7 @@ export class TrainingPanel {
 class TrainerGrid {
   constructor(panel) {
     this.panel = panel;
-    this.pending = new Map(); // id → { resolve, reject }
-    this.nextId = 0;
+    this.requests = new Requests();
     this.metric = 'gridsFromTrainer';
   }
 
@@ -271,23 +271,9 @@ class TrainerGrid {
 
   /** One band of all the rows (top to bottom): [{ row: 0, rows, rgba }]. */
   decode(xs, ys, dims, base) {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: (rgba) => resolve([{ row: 0, rows: ys.length, rgba }]), reject });
-      // decodeGridRgba takes its rows bottom to top.
-      this.panel.worker.postMessage({ type: 'grid', id, xs, ys: ys.slice().reverse(), dims, base });
-    });
-  }
-
-  settle(id, fn) {
-    const p = this.pending.get(id);
-    this.pending.delete(id);
-    if (p) fn(p);
-  }
-
-  failAll(err) {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    // decodeGridRgba takes its rows bottom to top.
+    return this.requests.ask((id) => this.panel.worker.postMessage({ type: 'grid', id, xs, ys: ys.slice().reverse(), dims, base }),
+      (rgba) => [{ row: 0, rows: ys.length, rgba }]);
   }
 }
 
