@@ -277,8 +277,7 @@ function decodeGrid(j, { id, xs, ys, dims, base }) {
   if (!j?.shown) throw Object.assign(new Error('no weights posted yet'), { id });
   const t0 = performance.now();
   try {
-    j.shown.model ??= new Model(j.shown.bytes);
-    const rgba = j.shown.model.decodeGridRgba(xs, ys, dims[0], dims[1], base);
+    const rgba = shownModel(j).decodeGridRgba(xs, ys, dims[0], dims[1], base);
     j.gridMs = performance.now() - t0;
     post({ type: 'grid', id, rgba }, [rgba.buffer]);
   } catch (err) {
@@ -286,16 +285,17 @@ function decodeGrid(j, { id, xs, ys, dims, base }) {
   }
 }
 
-/** Encodes the test set's means with the current weights (a throwaway Model) for the scatter. */
+/** The model of the weights last posted (the page's model), parsed once when first needed. */
+function shownModel(j) {
+  j.shown.model ??= new Model(j.shown.bytes);
+  return j.shown.model;
+}
+
+/** Encodes the test set's means with the weights last posted (always just before) for the scatter. */
 function postScatter(j) {
-  const model = new Model(j.trainer.weights());
-  try {
-    const count = j.test.length;
-    const means = model.encodeMeans(j.test, 0, count);
-    post({ type: 'scatter', means, labels: j.test.labels(), count }, [means.buffer]);
-  } finally {
-    model.free();
-  }
+  const count = j.test.length;
+  const means = shownModel(j).encodeMeans(j.test, 0, count);
+  post({ type: 'scatter', means, labels: j.test.labels(), count }, [means.buffer]);
 }
 
 /** Steps for ~SLICE_MS, then reports. A pause or reset that arrives while a two-core step waits
