@@ -78,22 +78,28 @@ function nativeBench() {
   const ROUNDS = 3;
   const pause = () => execFileSync('sleep', ['3']);
   const out = {};
-  for (const latent of [2, 16]) {
+  for (const [arch, latent] of [['mlp', 2], ['mlp', 16], ['conv', 16]]) {
     for (const threads of [1, 2]) {
       const vae = [];
       const torch = [];
       let torchVersion = null;
+      let name = null;
+      let gflopPerSample = null;
       for (let round = 0; round < ROUNDS; round++) {
         pause();
-        vae.push(JSON.parse(execFileSync(VAE_BIN, ['--threads', String(threads), 'bench', '--latent', String(latent), '--steps', '100']).toString()).samples_per_s);
+        const ours = JSON.parse(execFileSync(VAE_BIN, ['--threads', String(threads), 'bench', '--arch', arch, '--latent', String(latent), '--steps', '100']).toString());
+        vae.push(ours.samples_per_s);
+        name = ours.model;
+        gflopPerSample = ours.gflops / ours.samples_per_s;
         if (hasTorch) {
           pause();
-          const t = JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100']).toString());
+          const t = JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100', arch]).toString());
           torch.push(t.samples_per_s);
           torchVersion = t.torch;
         }
       }
-      out[`784-512-${latent}@${threads}`] = { vae: median(vae), torch: hasTorch ? median(torch) : null, torch_version: torchVersion, vae_rounds: vae, torch_rounds: torch };
+      out[`${name}@${threads}`] = { vae: median(vae), gflop_per_sample: gflopPerSample, torch: hasTorch ? median(torch) : null,
+        torch_version: torchVersion, vae_rounds: vae, torch_rounds: torch };
     }
   }
   return { out, torchNote };
@@ -151,8 +157,7 @@ for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log('\n| native training, batch 128 | vae (samples/s) | PyTorch CPU (samples/s) | vae / PyTorch |\n|---|---|---|---|');
 for (const [key, v] of Object.entries(native.out)) {
   const [arch, threads] = key.split('@');
-  const l = Number(arch.split('-')[2]);
-  console.log(`| ${arch}, ${threads} thread${threads === '1' ? '' : 's'} | ${v.vae.toFixed(0)} (${(v.vae * trainFlopPerSample(l) / 1e9).toFixed(1)} GFLOP/s) | ${v.torch ? v.torch.toFixed(0) : 'skipped'} | ${v.torch ? (v.vae / v.torch).toFixed(2) : ''} |`);
+  console.log(`| ${arch}, ${threads} thread${threads === '1' ? '' : 's'} | ${v.vae.toFixed(0)} (${(v.vae * v.gflop_per_sample).toFixed(1)} GFLOP/s) | ${v.torch ? v.torch.toFixed(0) : 'skipped'} | ${v.torch ? (v.vae / v.torch).toFixed(2) : ''} |`);
 }
 if (native.torchNote) console.log(`\n${native.torchNote}`);
 console.log(`\nwasm: ${(wasmBytes / 1024).toFixed(0)} KiB, ${(wasmGzip / 1024).toFixed(0)} KiB gzipped; wasm memory of the two training workers together ${results.wasm.peak_memory_mb.toFixed(0)} MiB`);
