@@ -518,3 +518,42 @@ test('training on two cores (two workers swapping half-batch gradients) gives th
   for (const [name, max] of worst) assert.ok(max < 1e-4, `${name}: the two runs differ by ${max}`);
   assert.deepEqual(problems, []);
 });
+
+test('the conv VAE trains in the tab: the held-out loss falls, two cores give one core\'s weights, and the file is the PyTorch module\'s', async () => {
+  await tid('train-finetune').setChecked(false);
+  await tid('train-arch').selectOption('conv');
+  assert.equal(await tid('train-hidden').isDisabled(), true, 'the hidden width is the MLP\'s only');
+  await tid('train-subset').selectOption('1000');
+  await tid('train-epochs').fill('2');
+  await tid('train-latent').selectOption('2');
+  await tid('train-seed').fill('3');
+  const trained = {};
+  for (const cores of ['1', '2']) {
+    await tid('train-reset').click();
+    await tid('train-cores').selectOption(cores);
+    await watchHeldout();
+    await tid('train-start').click();
+    await page.waitForFunction(() => /^Training conv 2-D on 1×28×28 on 1000 images/.test(document.getElementById('status').textContent), null, { timeout: 30000 });
+    await page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'done', null, { timeout: 120000 });
+    assert.match(await text('status'), /^Training finished: 2 epochs, 16 steps\./);
+    const log = (await heldoutLog()).map((e) => e.value).filter(Number.isFinite);
+    assert.ok(log.length >= 2 && log[0] - log[log.length - 1] > 100, `conv held-out −ELBO on ${cores} core(s): ${log.join(' → ')}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), tid('weights-download').click()]);
+    const path = join(tmp, `conv-cores-${cores}.safetensors`);
+    await download.saveAs(path);
+    const bytes = readFileSync(path);
+    assert.equal(safetensorsHeader(bytes).__metadata__.arch, 'conv');
+    trained[cores] = safetensorsTensors(bytes);
+  }
+  const names = Object.keys(trained['1']).sort();
+  assert.deepEqual(names, ['decoder.0.bias', 'decoder.0.weight', 'decoder.3.bias', 'decoder.3.weight', 'decoder.5.bias', 'decoder.5.weight',
+    'encoder.0.bias', 'encoder.0.weight', 'encoder.2.bias', 'encoder.2.weight', 'encoder.5.bias', 'encoder.5.weight']);
+  for (const name of names) {
+    const [a, b] = [trained['1'][name], trained['2'][name]];
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    assert.ok(max < 1e-4, `conv ${name}: one and two cores differ by ${max}`);
+  }
+  await tid('train-arch').selectOption('mlp');
+  assert.deepEqual(problems, []);
+});
