@@ -8,13 +8,21 @@ export const MODELS = [
   { file: 'fashion-16d.safetensors', label: 'Fashion-MNIST · 16-D latent', dataset: 'fashion' },
   { file: 'mnist-2d-beta0.5.safetensors', label: 'MNIST · 2-D, β = 0.5', dataset: 'mnist' },
   { file: 'mnist-2d-beta4.safetensors', label: 'MNIST · 2-D, β = 4', dataset: 'mnist' },
+  { file: 'conv-mnist-2d.safetensors', label: 'MNIST · conv, 2-D latent', dataset: 'mnist' },
+  { file: 'conv-mnist-16d.safetensors', label: 'MNIST · conv, 16-D latent', dataset: 'mnist' },
 ].map((m) => ({ ...m, shipped: true }));
 
 /** The same 2-D MNIST model trained with three KL weights, for the blur panel. */
 export const BETA_MODELS = [
-  { file: 'mnist-2d-beta0.5.safetensors', beta: 0.5 },
-  { file: 'mnist-2d.safetensors', beta: 1 },
-  { file: 'mnist-2d-beta4.safetensors', beta: 4 },
+  { file: 'mnist-2d-beta0.5.safetensors', key: 'beta0.5', title: 'β = 0.5' },
+  { file: 'mnist-2d.safetensors', key: 'beta1', title: 'β = 1' },
+  { file: 'mnist-2d-beta4.safetensors', key: 'beta4', title: 'β = 4' },
+];
+
+/** The MLP and the conv net at the same latent size on the same data, for the blur panel. */
+export const ARCH_MODELS = [
+  { file: 'mnist-16d.safetensors', key: 'mlp', title: 'MLP, 16-D' },
+  { file: 'conv-mnist-16d.safetensors', key: 'conv', title: 'conv, 16-D' },
 ];
 
 export const CLASS_NAMES = {

@@ -1,6 +1,6 @@
 // The WebAssembly build computes what the native build computes: for MNIST test images 0..7, the
-// posterior (mu, log_var) and the reconstruction from mu agree with `vae encode` to 1e-4, for both
-// shipped models. Also: a malformed weights file is refused with a readable Error, and the page
+// posterior (mu, log_var) and the reconstruction from mu agree with `vae encode` to 1e-4, for the
+// shipped MLP, conditional and conv models. Also: a malformed weights file is refused with a readable Error, and the page
 // keeps working afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,8 @@ const MODELS = [
   { file: 'mnist-16d.safetensors', latent: 16, dataset: 'mnist' },
   { file: 'fashion-16d.safetensors', latent: 16, dataset: 'fashion' },
   { file: 'cvae-mnist-8d.safetensors', latent: 8, dataset: 'mnist' }, // conditional: labels go in too
+  { file: 'conv-mnist-2d.safetensors', latent: 2, dataset: 'mnist' },
+  { file: 'conv-mnist-16d.safetensors', latent: 16, dataset: 'mnist' },
 ];
 
 let app;
