@@ -354,3 +354,70 @@ test('a conditional VAE file loaded into the explorer is refused with a clear me
   assert.ok((await readCanvas('decoded-canvas')).px.some((v) => v > 100));
   assertNoProblems();
 });
+
+test('the conv 16-D model works in every panel: reconstruction, grid, sliders, gallery, interpolation, inpainting keeps the known half, anomaly, compression, share link', async () => {
+  const errMean = (img) => sumSquares(Array.from(MEANS.all), img);
+  await page.getByTestId('model-select').selectOption('conv-mnist-16d.safetensors');
+  await page.waitForFunction(() => /^Ready: MNIST · conv, 16-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  assert.equal(await page.locator('[data-testid^=latent-slider-]').count(), 16);
+  await page.waitForFunction(() => window.vaeMetrics.scatterCount === 10000, null, { timeout: 30000 });
+  // Reconstruction of a test digit: far closer to it than the mean image is.
+  await loadTestImage(3);
+  const recon = (await readCanvas('recon-canvas')).px;
+  const truth = Array.from(mnist.images[3]);
+  assert.ok(sumSquares(recon, truth) < 0.25 * errMean(truth), `conv reconstruction error ${sumSquares(recon, truth)} vs mean image ${errMean(truth)}`);
+  // A drawn stroke is reconstructed.
+  await page.getByTestId('clear-button').click();
+  await afterUpdate('anomaly-score', () => draw([[[140, 40], [140, 240]]]));
+  assert.ok(Math.max(...(await readCanvas('recon-canvas')).px) > 128, 'the drawn 1 is reconstructed with ink');
+  // The grid: tiles differ from their neighbours.
+  const grid = await readCanvas('latent-grid');
+  const n = grid.width / 28;
+  let distinct = 0;
+  for (let k = 0; k + 1 < n * n; k++) if (k % n !== n - 1 && sumSquares(tile(grid, k), tile(grid, k + 1)) > 0) distinct += 1;
+  assert.ok(distinct >= 0.75 * n * (n - 1), `conv grid: ${distinct} of ${n * (n - 1)} tiles differ from their right neighbour`);
+  // Gallery samples have ink.
+  const samples = await page.evaluate(() => [...document.querySelectorAll('[data-testid=gallery] canvas')]
+    .map((c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
+  assert.ok(samples.length >= 16 && samples.every((img) => img.some((v) => v > 128)), 'every conv sample has ink');
+  // Interpolation runs from decode(μ_A) to decode(μ_B).
+  await loadTestImage(3);
+  const reconA = (await readCanvas('recon-canvas')).px;
+  await loadTestImage(5);
+  const reconB = (await readCanvas('recon-canvas')).px;
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-a').fill('4'));
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-a').fill('3'));
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-b').fill('6'));
+  await afterUpdate('interp-strip', () => page.getByTestId('interp-b').fill('5'));
+  const strip = await readCanvas('interp-strip');
+  assert.deepEqual(tile(strip, 0), reconA, 'first tile = decode(μ_A) by the conv model');
+  assert.deepEqual(tile(strip, strip.width / 28 - 1), reconB, 'last tile = decode(μ_B)');
+  // Anomaly: scored by the conv model itself against its own test-set table.
+  await loadTestImage(1000);
+  assert.match(await page.getByTestId('anomaly-verdict').textContent(), /conv, 16-D/);
+  assert.ok(Number(await page.getByTestId('anomaly-percentile').textContent()) < 99, 'a test digit is typical');
+  // Inpainting the lower half keeps the upper half.
+  await page.getByTestId('inpaint-index').fill('7');
+  await page.getByTestId('inpaint-clear-mask').click();
+  await page.getByTestId('inpaint-lower-half').click();
+  await page.getByTestId('inpaint-run').click();
+  await page.waitForFunction(() => document.getElementById('inpaint-result').dataset.iterations === '200', null, { timeout: 60000 });
+  const filled = (await readCanvas('inpaint-result')).px;
+  const seven = Array.from(mnist.images[7]);
+  assert.deepEqual(filled.slice(0, 392), seven.slice(0, 392), 'the known upper half is unchanged');
+  // Not asserted yet: on this digit the conv 16-D model's MAP fill does not beat the mean image
+  // (the 16-D MLP's does); printed so the open finding stays visible.
+  console.log(`# conv 16-D inpainting of test digit 7, masked squared error: ${sumSquares(filled, seven, 392, 784)}`
+    + ` vs mean image ${sumSquares(Array.from(MEANS.all), seven, 392, 784).toFixed(0)}`);
+  // Compression: 16 half floats, and the link names the conv model.
+  assert.match(await page.getByTestId('compress-ratio').textContent(), /784 bytes → 32 bytes/);
+  assert.match(await page.getByTestId('share-link').getAttribute('href'), /#model=conv-mnist-16d\.safetensors&z=/);
+  // The blur panel: the conv net reconstructs the test set better than the MLP of the same L.
+  await page.waitForFunction(() => document.getElementById('blur-arch-columns').dataset.ready === 'true', null, { timeout: 20000 });
+  const [mlp, conv] = (await page.locator('#blur-arch-columns .readout').allTextContents())
+    .map((t) => Number(t.match(/reconstruction ([\d.]+)/)[1]));
+  assert.ok(conv < mlp, `test reconstruction term: conv ${conv} vs MLP ${mlp}`);
+  await page.getByTestId('model-select').selectOption('mnist-2d.safetensors');
+  await page.waitForFunction(() => /Ready: MNIST · 2-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  assertNoProblems();
+});

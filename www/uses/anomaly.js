@@ -28,10 +28,11 @@ export class AnomalyPanel {
     this.onInput();
   }
 
-  /** The scoring model and its table: the data's 16-D model, or the explorer's own. */
+  /** The scoring model and its table: a 16-D model of the data (the explorer's own if it is one), or the explorer's own. */
   async scorer() {
     const current = this.ctx.entry();
-    const best = MODELS.find((m) => m.dataset === current?.dataset && m.file.endsWith('-16d.safetensors'));
+    const sixteen = (m) => m?.shipped && m.file.endsWith('-16d.safetensors');
+    const best = sixteen(current) ? current : MODELS.find((m) => m.dataset === current?.dataset && sixteen(m));
     const entry = $('anomaly-model').value === 'best' && best ? best : current;
     if (!entry?.shipped) return { model: this.ctx.model(), table: null, entry };
     if (entry === current) return { model: this.ctx.model(), table: await this.table(entry), entry };
