@@ -104,10 +104,10 @@ async function candle(bytes, runs) {
   // The app's path from the canvas's ink, and the network part alone (what TF.js is timed on).
   const drawingWithInput = timeRepeated(() => {
     const input = drawingToInput(ink, 280, 280);
-    model.decode(model.encode(input).slice(0, 2));
+    model.decode(model.encode(input).mu);
   }, runs);
   const input = drawingToInput(ink, 280, 280);
-  const drawing = timeRepeated(() => model.decode(model.encode(input).slice(0, 2)), runs);
+  const drawing = timeRepeated(() => model.decode(model.encode(input).mu), runs);
   return { grid: gridTwoCores, gridOneCore: grid, drawing, drawingWithInput };
 }
 

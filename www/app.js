@@ -182,10 +182,8 @@ function updateReconstruction() {
     $('drawing-latent').textContent = `This model reads ${describeShape(state.model)} images; the input is ${describeShape(state.loadedTest?.shape ?? drawingShape())}.`;
     return;
   }
-  const L = state.model.latentSize;
-  const stats = state.model.encode(input);
-  const mu = stats.slice(0, L);
-  const sigma = Array.from(stats.slice(L), (lv) => Math.exp(lv / 2));
+  const { mu, logVar } = state.model.encode(input);
+  const sigma = Array.from(logVar, (lv) => Math.exp(lv / 2));
   state.drawingMu = mu;
   paintImage($('recon-canvas'), state.model.decode(mu), state.model);
   const source = state.loadedTest ? `test image #${state.loadedTest.index}: ` : '';
@@ -300,13 +298,10 @@ function syncModelSelect() {
 async function paintTestReconstructions() {
   if (!state.model || !state.entry) return;
   const set = await testSet(state.entry.dataset);
-  const L = state.model.latentSize;
   const { pixels } = shapeOf(state.model);
   const images = new Float32Array(2 * 8 * pixels); // row 1: the test digits, row 2: their reconstructions
   for (let k = 0; k < 8; k++) images.set(set.image(k), k * pixels);
-  const stats = state.model.encode(images.subarray(0, 8 * pixels)); // per image: μ (L), then log σ² (L)
-  const means = Float32Array.from({ length: 8 * L }, (_, i) => stats[2 * L * Math.floor(i / L) + (i % L)]);
-  images.set(state.model.decode(means), 8 * pixels);
+  images.set(state.model.decode(state.model.encode(images.subarray(0, 8 * pixels)).mu), 8 * pixels);
   paintTiles($('train-recons'), images, state.model, 8, 2);
 }
 

@@ -187,7 +187,7 @@ async function twoCoreStep(trainer) {
   const reply = fromHelper('helper-part');
   helper.worker.postMessage({ type: 'helper-step', images, noise, batchSize }, [images.buffer, noise.buffer]);
   const grads = trainer.partGradient(0, 2);
-  const [recon, kl] = trainer.partSums();
+  const { recon, kl } = trainer.partSums();
   const other = await reply;
   helper.worker.postMessage({ type: 'helper-finish', grads, recon, kl }, [grads.buffer]);
   return trainer.finishStep(other.grads, other.recon, other.kl);
@@ -198,7 +198,7 @@ function followedStep(trainer) {
   if (!helper) throw helperGone();
   const batchSize = trainer.beginStep();
   const grads = trainer.partGradient(0, 1);
-  const [recon, kl] = trainer.partSums();
+  const { recon, kl } = trainer.partSums();
   helper.worker.postMessage({ type: 'helper-apply', grads, recon, kl, batchSize }, [grads.buffer]);
   return trainer.finishStepAlone();
 }
@@ -246,7 +246,7 @@ async function onHelperMessage(msg) {
     post({ type: 'helper-ready' });
   } else if (msg.type === 'helper-step') {
     const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.batchSize);
-    const [recon, kl] = helperTrainer.partSums();
+    const { recon, kl } = helperTrainer.partSums();
     post({ type: 'helper-part', grads, recon, kl, memoryBytes: memoryBytes() }, [grads.buffer]);
   } else if (msg.type === 'helper-finish') {
     helperTrainer.finishStep(msg.grads, msg.recon, msg.kl);
@@ -267,7 +267,7 @@ function postWeights(j) {
 }
 
 function postHeldout(j) {
-  const [negElbo, recon, kl] = j.trainer.evaluateHeldout();
+  const { negElbo, recon, kl } = j.trainer.evaluateHeldout();
   j.lastHeldout = performance.now();
   post({ type: 'heldout', step: j.trainer.steps, negElbo, recon, kl });
 }
@@ -315,7 +315,7 @@ async function runSlice() {
       const result = j.cores === 2 ? await twoCoreStep(j.trainer) : j.calibration ? followedStep(j.trainer) : j.trainer.step();
       j.busy = false;
       if (j.stopped) break;
-      const [negElbo, recon, kl, n, diverged] = result;
+      const { negElbo, recon, kl, batchSize: n, diverged } = result;
       if (j.calibration) calibrate(j, n, performance.now() - started);
       if (diverged) {
         // The trainer already went back to its last good weights and halved the learning rate.

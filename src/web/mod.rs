@@ -17,6 +17,16 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&crate::error_message(e))
 }
 
+/// A plain JavaScript object of named values: what crosses the boundary instead of a positional
+/// array. Plain objects survive `postMessage`, so a worker can pass one on as it is.
+fn named(fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        js_sys::Reflect::set(&object, &JsValue::from_str(name), value).map_err(|_| JsError::new("could not build a result object"))?;
+    }
+    Ok(object.into())
+}
+
 /// Every size limit the model crate enforces ([`crate::limits`]), as a JSON object string, so the
 /// page checks its fields against the same bounds.
 #[wasm_bindgen]

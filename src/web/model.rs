@@ -10,7 +10,7 @@ use crate::rng::Rng;
 use crate::weights::{self, Metadata};
 use crate::{anomaly, conditional, grid, loss};
 
-use super::js_error;
+use super::{js_error, named};
 
 /// A trained VAE, loaded from `.safetensors` bytes.
 #[wasm_bindgen]
@@ -98,10 +98,17 @@ impl Model {
         weights::save_vae(&self.vae, &self.metadata).map_err(js_error)
     }
 
-    /// Encodes B images (B·P values in [0, 1]) into B·2L values: per image, mu (L) then
-    /// log_var (L). A conditional model also takes B labels.
-    pub fn encode(&self, images: &[f32], labels: Option<Vec<u8>>) -> Result<Vec<f32>, JsError> {
-        self.packed.encode(images, labels.as_deref()).map_err(js_error)
+    /// Encodes B images (B·P values in [0, 1]) into their posteriors `{ mu, logVar }`, each a
+    /// `Float32Array` of B·L values (image-major). A conditional model also takes B labels.
+    pub fn encode(&self, images: &[f32], labels: Option<Vec<u8>>) -> Result<JsValue, JsError> {
+        let stats = self.packed.encode(images, labels.as_deref()).map_err(js_error)?;
+        let l = self.vae.config().latent;
+        let (mut mu, mut log_var) = (Vec::with_capacity(stats.len() / 2), Vec::with_capacity(stats.len() / 2));
+        for image in stats.chunks_exact(2 * l) {
+            mu.extend_from_slice(&image[..l]);
+            log_var.extend_from_slice(&image[l..]);
+        }
+        named(&[("mu", js_sys::Float32Array::from(&mu[..]).into()), ("logVar", js_sys::Float32Array::from(&log_var[..]).into())])
     }
 
     /// Decodes B latent points (B·L values; B labels for a conditional model) into B·P

@@ -10,7 +10,7 @@ use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
 use crate::{Arch, VaeConfig};
 
-use super::{js_error, ImageSet};
+use super::{js_error, named, ImageSet};
 
 /// Seed of the noise used for held-out evaluation: the same ε every time, so the curve is smooth.
 const HELDOUT_SEED: u64 = 0x4e1d;
@@ -56,12 +56,12 @@ impl Trainer {
         Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None, batch: None, pending: None })
     }
 
-    /// One optimiser step on the next minibatch; returns `[neg_elbo, recon, kl, batch size,
-    /// diverged]` (batch means, nats per image; `diverged` is 1 when the loss or a gradient was
-    /// not finite, the update was skipped and the learning rate halved, else 0).
-    pub fn step(&mut self) -> Result<Vec<f64>, JsError> {
+    /// One optimiser step on the next minibatch; returns `{ negElbo, recon, kl, batchSize,
+    /// diverged }` (batch means, nats per image; `diverged` is true when the loss or a gradient
+    /// was not finite: the update was skipped and the learning rate halved).
+    pub fn step(&mut self) -> Result<JsValue, JsError> {
         let r = self.trainer.train_step(&self.train).map_err(js_error)?;
-        Ok(report(r))
+        report(r)
     }
 
     // Two workers, one step (see `crate::parallel`): this trainer draws the batch (`beginStep`),
@@ -135,16 +135,17 @@ impl Trainer {
         self.gradient_of(&Minibatch { x, y: None, eps }, batch_size)
     }
 
-    /// `[recon, kl]`: the summed loss terms (nats) of the part whose gradient was computed last.
+    /// `{ recon, kl }`: the summed loss terms (nats) of the part whose gradient was computed last.
     #[wasm_bindgen(js_name = partSums)]
-    pub fn part_sums(&self) -> Vec<f64> {
-        self.pending.as_ref().map_or(vec![0.0, 0.0], |(g, _)| vec![g.recon_sum, g.kl_sum])
+    pub fn part_sums(&self) -> Result<JsValue, JsError> {
+        let (recon, kl) = self.pending.as_ref().map_or((0.0, 0.0), |(g, _)| (g.recon_sum, g.kl_sum));
+        named(&[("recon", recon.into()), ("kl", kl.into())])
     }
 
     /// Completes the two-worker step with the other part's flat gradient and sums; returns what
     /// `step` returns.
     #[wasm_bindgen(js_name = finishStep)]
-    pub fn finish_step(&mut self, other: &[f32], other_recon: f64, other_kl: f64) -> Result<Vec<f64>, JsError> {
+    pub fn finish_step(&mut self, other: &[f32], other_recon: f64, other_kl: f64) -> Result<JsValue, JsError> {
         let other = self.part_of(other, other_recon, other_kl)?;
         self.finish(Some(other))
     }
@@ -157,25 +158,25 @@ impl Trainer {
     /// Completes a step whose whole batch this trainer computed (`partGradient(0, 1)`); returns
     /// what `step` returns.
     #[wasm_bindgen(js_name = finishStepAlone)]
-    pub fn finish_step_alone(&mut self) -> Result<Vec<f64>, JsError> {
+    pub fn finish_step_alone(&mut self) -> Result<JsValue, JsError> {
         self.finish(None)
     }
 
     /// Takes a step another trainer made alike computed alone: the whole batch's flat gradient
     /// (`partGradient(0, 1)` there), its summed loss terms and its batch size; returns what `step` returns.
     #[wasm_bindgen(js_name = applyGradient)]
-    pub fn apply_gradient(&mut self, gradient: &[f32], recon: f64, kl: f64, batch_size: usize) -> Result<Vec<f64>, JsError> {
+    pub fn apply_gradient(&mut self, gradient: &[f32], recon: f64, kl: f64, batch_size: usize) -> Result<JsValue, JsError> {
         let total = self.part_of(gradient, recon, kl)?;
         let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
-        Ok(report(r))
+        report(r)
     }
 
-    /// Negative ELBO of the held-out images: `[neg_elbo, recon, kl]`.
+    /// Negative ELBO of the held-out images: `{ negElbo, recon, kl }` (nats per image).
     #[wasm_bindgen(js_name = evaluateHeldout)]
-    pub fn evaluate_heldout(&mut self) -> Result<Vec<f64>, JsError> {
+    pub fn evaluate_heldout(&mut self) -> Result<JsValue, JsError> {
         let s = train::evaluate(self.trainer.vae(), &self.heldout, &mut Rng::new(HELDOUT_SEED)).map_err(js_error)?;
         self.last_heldout = Some(s);
-        Ok(vec![s.neg_elbo, s.recon, s.kl])
+        named(&[("negElbo", s.neg_elbo.into()), ("recon", s.recon.into()), ("kl", s.kl.into())])
     }
 
     /// The current weights as PyTorch-compatible `.safetensors` bytes with training metadata.
@@ -267,7 +268,7 @@ impl Trainer {
     }
 
     /// Applies this trainer's pending part plus `other` (the rest of the batch), if any.
-    fn finish(&mut self, other: Option<PartGradient>) -> Result<Vec<f64>, JsError> {
+    fn finish(&mut self, other: Option<PartGradient>) -> Result<JsValue, JsError> {
         let Some((mut total, batch_size)) = self.pending.take() else {
             return Err(JsError::new("finishing a step without a part gradient"));
         };
@@ -276,7 +277,7 @@ impl Trainer {
             parallel::accumulate(&mut total, &other, self.trainer.params()).map_err(js_error)?;
         }
         let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
-        Ok(report(r))
+        report(r)
     }
 
     fn gradient_of(&mut self, part: &Minibatch, batch_size: usize) -> Result<Vec<f32>, JsError> {
@@ -318,8 +319,14 @@ fn new_trainer(
     .map_err(js_error)
 }
 
-/// `[neg_elbo, recon, kl, batch size, diverged]` of a step.
-fn report(r: train::StepReport) -> Vec<f64> {
+/// `{ negElbo, recon, kl, batchSize, diverged }` of a step.
+fn report(r: train::StepReport) -> Result<JsValue, JsError> {
     let s = r.stats;
-    vec![s.neg_elbo, s.recon, s.kl, s.n as f64, f64::from(u8::from(r.diverged))]
+    named(&[
+        ("negElbo", s.neg_elbo.into()),
+        ("recon", s.recon.into()),
+        ("kl", s.kl.into()),
+        ("batchSize", (s.n as f64).into()),
+        ("diverged", r.diverged.into()),
+    ])
 }

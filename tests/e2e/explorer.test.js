@@ -132,7 +132,7 @@ async function settledDrawing() {
       const file = document.querySelector('[data-testid=model-select]').value;
       const model = new Model(new Uint8Array(await (await fetch(`/www/models/${file}`)).arrayBuffer()));
       try {
-        const mu = model.encode(drawingToInput(ink, draw.width, draw.height)).slice(0, model.latentSize);
+        const { mu } = model.encode(drawingToInput(ink, draw.width, draw.height));
         return Array.from(model.decode(mu), (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
       } finally {
         model.free();

@@ -61,10 +61,9 @@ async function wasmEncode(file, dataset) {
       const out = { latent: L, length: set.length, mu: [], log_var: [], recon: [] };
       for (let i = 0; i < count; i++) {
         const label = model.classes > 0 ? set.labels().subarray(i, i + 1) : undefined;
-        const stats = model.encode(set.image(i), label);
-        const mu = stats.slice(0, L);
+        const { mu, logVar } = model.encode(set.image(i), label);
         out.mu.push(Array.from(mu));
-        out.log_var.push(Array.from(stats.slice(L)));
+        out.log_var.push(Array.from(logVar));
         out.recon.push(Array.from(model.decode(mu, label)));
       }
       return out;

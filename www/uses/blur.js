@@ -77,7 +77,7 @@ export class BlurPanel {
         const meta = JSON.parse(model.metadata);
         figures.textContent = `test: reconstruction ${Number(meta.test_recon).toFixed(1)} + KL ${Number(meta.test_kl).toFixed(1)}`
           + ` = ${Number(meta.test_neg_elbo).toFixed(1)} nats`;
-        paintImage(recon, model.decode(model.encode(image).slice(0, model.latentSize)), model);
+        paintImage(recon, model.decode(model.encode(image).mu), model);
         paintEach(samples, model.decode(eps), model);
       });
     });

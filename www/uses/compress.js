@@ -51,7 +51,7 @@ export class CompressPanel {
     const wasm = this.ctx.wasm();
     const input = this.ctx.input();
     const L = model.latentSize;
-    const z = input ? model.encode(input.image).slice(0, L) : this.ctx.decoderPoint();
+    const z = input ? model.encode(input.image).mu : this.ctx.decoderPoint();
     const code = wasm.latentToF16Bytes(z);
     const zq = wasm.latentFromF16Bytes(code); // the point the code holds
     const decoded = model.decode(zq);

@@ -49,7 +49,7 @@ export class InterpolatePanel {
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((k) => this.image(k)));
     if (model !== this.ctx.model()) return; // the model changed meanwhile
     const L = model.latentSize;
-    const mean = (x) => model.encode(x).slice(0, L);
+    const mean = (x) => model.encode(x).mu;
     const [za, zb, zc] = [mean(a), mean(b), mean(c)];
     paintImage($('interp-a-canvas'), a, model);
     paintImage($('interp-b-canvas'), b, model);
