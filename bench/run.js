@@ -46,6 +46,12 @@ async function browserBench() {
     const ours = await page.evaluate((n) => window.runAppTraining(2, n), steps);
     const oursOneCore = await page.evaluate((n) => window.runAppTraining(1, n), steps);
     const theirs = await page.evaluate((n) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n), Math.min(steps, 20));
+    // The same for the conv VAE (16-D): the shipped model's grid and drawing, and training from scratch.
+    const conv = { arch: 'conv', latent: 16 };
+    const convInPage = await page.evaluate((n) => window.runBench(n, 'conv-mnist-16d.safetensors'), runs);
+    const convOurs = await page.evaluate(([n, m]) => window.runAppTraining(2, n, 10, m), [steps, conv]);
+    const convOursOneCore = await page.evaluate(([n, m]) => window.runAppTraining(1, n, 10, m), [steps, conv]);
+    const convTheirs = await page.evaluate(([n, m]) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n, m), [10, conv]);
     await page.close();
     // (d) navigation to the first complete grid, cold cache: a fresh profile each time.
     const cold = [];
@@ -57,7 +63,7 @@ async function browserBench() {
       cold.push(await p.evaluate(() => window.vaeMetrics.firstGridAt));
       await fresh.close();
     }
-    return { version, inPage, ours, oursOneCore, theirs, firstGridMs: median(cold) };
+    return { version, inPage, ours, oursOneCore, theirs, firstGridMs: median(cold), conv: { inPage: convInPage, ours: convOurs, oursOneCore: convOursOneCore, theirs: convTheirs } };
   } finally {
     await close();
     server.close();
@@ -112,6 +118,8 @@ const wasmGzip = gzipSync(readFileSync(join(ROOT, 'pkg/vae_bg.wasm')), { level: 
 const oursStep = 128 / median(b.ours.samplesPerSec) * 1000; // ms per step of 128
 const oursOneCoreStep = 128 / median(b.oursOneCore.samplesPerSec) * 1000;
 const tfjsStep = median(b.theirs.stepMs);
+const convRate = (r) => median(r.samplesPerSec);
+const torchConv2 = native.out['conv 16-D on 1×28×28@2']?.torch ?? null;
 const results = {
   date: new Date().toISOString(),
   machine: `${execFileSync('nproc').toString().trim()} cores; Chromium ${b.version}`,
@@ -129,6 +137,22 @@ const results = {
       drawing_ms: b.inPage.tfjs.drawing.median,
       train_samples_per_s: 128 / (tfjsStep / 1000),
       backend: b.inPage.tfjs.backend,
+    },
+  },
+  conv_browser: {
+    grid_ms: b.conv.inPage.ours.grid.median,
+    grid_ms_one_core: b.conv.inPage.ours.gridOneCore.median,
+    drawing_ms: b.conv.inPage.ours.drawing.median,
+    train_samples_per_s: convRate(b.conv.ours),
+    train_samples_per_s_one_core: convRate(b.conv.oursOneCore),
+    grid_max_abs_diff_vs_tfjs: b.conv.inPage.maxDiff,
+    tfjs: {
+      grid_ms: b.conv.inPage.tfjs.grid.median,
+      drawing_ms: b.conv.inPage.tfjs.drawing.median,
+      train_samples_per_s: 128 / (median(b.conv.theirs.stepMs) / 1000),
+      train_loss_first_last: [b.conv.theirs.firstLoss, b.conv.theirs.lastLoss],
+      train_backend: b.conv.theirs.backend,
+      train_wasm_error: b.conv.theirs.wasmError ?? null,
     },
   },
   native: { train_samples_per_s: native.out, note: native.torchNote },
@@ -151,9 +175,24 @@ const rows = [
     '', (results.browser.train_samples_per_s_one_core / results.browser.tfjs.train_samples_per_s).toFixed(1)],
   ['(d) navigation → first grid, cold', `${results.browser.first_grid_ms.toFixed(0)} ms`, '', ''],
 ];
+const c = results.conv_browser;
+const convRows = [
+  ['(e) conv 16-D: 20×20 grid, decode + paint, 2 workers', `${c.grid_ms.toFixed(1)} ms`, `${c.tfjs.grid_ms.toFixed(1)} ms`, (c.tfjs.grid_ms / c.grid_ms).toFixed(2)],
+  ['(e) the same, main thread only', `${c.grid_ms_one_core.toFixed(1)} ms`, '', (c.tfjs.grid_ms / c.grid_ms_one_core).toFixed(2)],
+  ['(f) conv 16-D: one drawing, encode + decode', `${c.drawing_ms.toFixed(3)} ms`, `${c.tfjs.drawing_ms.toFixed(3)} ms`, (c.tfjs.drawing_ms / c.drawing_ms).toFixed(2)],
+  ['(g) conv 16-D: train step, batch 128, 2 workers', `${c.train_samples_per_s.toFixed(0)} samples/s`, `${c.tfjs.train_samples_per_s.toFixed(0)} samples/s${c.tfjs.train_backend === 'wasm' ? '' : ` (${c.tfjs.train_backend} backend¹)`}`,
+    (c.train_samples_per_s / c.tfjs.train_samples_per_s).toFixed(1)],
+  ['(g) the same, 1 worker', `${c.train_samples_per_s_one_core.toFixed(0)} samples/s`, '', (c.train_samples_per_s_one_core / c.tfjs.train_samples_per_s).toFixed(1)],
+];
 console.log(`\nbench ${results.date} on ${results.machine}; medians of ${runs} runs after warm-up\n`);
 console.log('| browser | this app (candle, wasm) | TensorFlow.js (wasm, SIMD) | speed-up |\n|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+for (const r of [...rows, ...convRows]) console.log(`| ${r.join(' | ')} |`);
+if (c.tfjs.train_wasm_error) console.log(`\n¹ TF.js's wasm backend cannot train the conv net ("${c.tfjs.train_wasm_error}"), so its row is TF.js's ${c.tfjs.train_backend} backend, what TF.js falls back to.`);
+console.log(`\nconv grid: candle and TF.js agree to max |Δ| = ${c.grid_max_abs_diff_vs_tfjs.toExponential(1)} per pixel; TF.js conv loss ${c.tfjs.train_loss_first_last.map((v) => v.toFixed(1)).join(' → ')} over its steps`);
+if (torchConv2) {
+  const best = Math.max(c.train_samples_per_s, c.train_samples_per_s_one_core);
+  console.log(`conv 16-D in the tab (the faster of 1 and 2 workers, what 'auto' keeps) / PyTorch on 2 threads: ${best.toFixed(0)} / ${torchConv2.toFixed(0)} = ${(best / torchConv2).toFixed(2)}`);
+}
 console.log('\n| native training, batch 128 | vae (samples/s) | PyTorch CPU (samples/s) | vae / PyTorch |\n|---|---|---|---|');
 for (const [key, v] of Object.entries(native.out)) {
   const [arch, threads] = key.split('@');

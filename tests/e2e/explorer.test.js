@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, drawStrokes, startApp } from './harness.js';
+import { ROOT, drawStrokes, screenshotAllPanels, startApp } from './harness.js';
 
 // Pearson correlation of the 28×28 input with its reconstruction. Measured (Chromium 156): the
 // 2-D model gives 0.79 for the "1" and 0.73 for the "0", the 16-D model 0.97–0.99; an input against
@@ -512,7 +512,7 @@ test('screenshot of the explorer with a drawn digit (docs/screenshot.png)', asyn
   await frames(3);
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   const path = join(ROOT, 'docs', 'screenshot.png');
-  await page.screenshot({ path, fullPage: true });
+  await screenshotAllPanels(page, page, path);
   const png = readFileSync(path);
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
   // The whole page, at the viewport's width: the PNG header's size against the document's.

@@ -100,3 +100,19 @@ export async function startApp(path = '') {
     throw err;
   }
 }
+
+/**
+ * Takes a screenshot with every panel rendered: panels below the fold skip rendering
+ * (content-visibility: auto), so a picture of the whole page or of many panels would show blanks.
+ * `target` is the page (full page) or a locator; resolves to the PNG bytes.
+ */
+export async function screenshotAllPanels(page, target, path) {
+  const setPanels = (value) => page.evaluate((v) => document.querySelectorAll('.panel').forEach((p) => { p.style.contentVisibility = v; }), value);
+  await setPanels('visible');
+  try {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    return await (target === page ? page.screenshot({ path, fullPage: true }) : target.screenshot({ path }));
+  } finally {
+    await setPanels('');
+  }
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ROOT, drawStrokes, startApp, openApp } from './harness.js';
+import { ROOT, drawStrokes, openApp, screenshotAllPanels, startApp } from './harness.js';
 
 let app;
 let page;
@@ -341,8 +341,30 @@ test('screenshot of the panels with a test digit as the input (docs/uses.png)', 
   await page.waitForFunction(() => document.getElementById('inpaint-result').dataset.iterations === '200', null, { timeout: 60000 });
   await page.waitForFunction(() => document.getElementById('blur-columns').dataset.ready === 'true');
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
-  const shot = await page.locator('.uses').screenshot({ path: join(ROOT, 'docs', 'uses.png') });
-  assert.ok(shot.length > 20000, 'the screenshot has content');
+  const shot = await screenshotAllPanels(page, page.locator('.uses'), join(ROOT, 'docs', 'uses.png'));
+  // The picture, decoded by the browser: as large as the panels, and where the inpainting result
+  // sits it shows that canvas (ink and grey levels), not a blank.
+  const seen = await page.evaluate(async (b64) => {
+    const bitmap = await createImageBitmap(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+    const uses = document.querySelector('.uses').getBoundingClientRect();
+    const target = document.getElementById('inpaint-result').getBoundingClientRect();
+    const scale = bitmap.width / uses.width;
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const d = ctx.getImageData(Math.round((target.left - uses.left) * scale), Math.round((target.top - uses.top) * scale),
+      Math.round(target.width * scale), Math.round(target.height * scale)).data;
+    const greys = new Set();
+    let ink = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      greys.add(d[i]);
+      if (d[i] > 128) ink += 1;
+    }
+    return { width: bitmap.width, height: bitmap.height, expected: [uses.width * devicePixelRatio, uses.height * devicePixelRatio], ink, pixels: d.length / 4, greys: greys.size };
+  }, shot.toString('base64'));
+  assert.ok(Math.abs(seen.width - seen.expected[0]) <= 2 && Math.abs(seen.height - seen.expected[1]) <= 2, `screenshot ${seen.width}×${seen.height} vs panels ${seen.expected}`);
+  assert.ok(seen.ink > 0.03 * seen.pixels && seen.ink < 0.6 * seen.pixels, `the inpainted digit in the picture: ${seen.ink} of ${seen.pixels} pixels with ink`);
+  assert.ok(seen.greys > 10, `grey levels where the inpainting result is: ${seen.greys}`);
   assertNoProblems();
 });
 
