@@ -11,10 +11,11 @@ use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
 use vae::weights::load_vae;
 use vae::{ImageShape, VaeConfig};
 
-/// Bounds on the shipped conv models' test negative ELBO (see the README: short runs so far; the
-/// targets are 97.5 for 16-D and 147 for 2-D).
-const CONV_16D_BOUND: f64 = 101.0;
+/// Bounds on the shipped conv models' test negative ELBO: regression bounds for what shipped (see
+/// the README), not yet the targets of 97.5 for 16-D and 147 for 2-D.
+const CONV_16D_BOUND: f64 = 98.5;
 const CONV_2D_BOUND: f64 = 156.5;
+const CONV_FASHION_16D_BOUND: f64 = 241.0;
 
 fn config(latent: usize, hidden: usize, seed: u64) -> TrainConfig {
     TrainConfig { vae: VaeConfig::new(latent, hidden), beta: 1.0, learning_rate: 1e-3, batch_size: 64, seed }
@@ -159,6 +160,17 @@ fn shipped_conv_models_reach_their_test_elbo() {
     assert!(sixteen.recon < mlp.recon, "conv 16-D reconstruction {:.2} vs the MLP's {:.2}", sixteen.recon, mlp.recon);
     let two = shipped_model_test_stats("conv-mnist-2d.safetensors", conv(2), &mnist);
     assert!(two.neg_elbo <= CONV_2D_BOUND, "conv-mnist-2d: {:.2} > {CONV_2D_BOUND}", two.neg_elbo);
+    // Fashion-MNIST: below the MLP of the same latent size too.
+    let fashion = common::fashion_test();
+    let conv_fashion = shipped_model_test_stats("conv-fashion-16d.safetensors", conv(16), &fashion);
+    assert!(conv_fashion.neg_elbo <= CONV_FASHION_16D_BOUND, "conv-fashion-16d: {:.2} > {CONV_FASHION_16D_BOUND}", conv_fashion.neg_elbo);
+    let mlp_fashion = shipped_model_test_stats("fashion-16d.safetensors", VaeConfig::new(16, 512), &fashion);
+    assert!(
+        conv_fashion.neg_elbo < mlp_fashion.neg_elbo,
+        "conv fashion 16-D {:.2} vs the MLP's {:.2}",
+        conv_fashion.neg_elbo,
+        mlp_fashion.neg_elbo
+    );
 }
 
 /// The β panel's models: a larger β buys a smaller KL with a worse reconstruction.

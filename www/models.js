@@ -10,6 +10,7 @@ export const MODELS = [
   { file: 'mnist-2d-beta4.safetensors', label: 'MNIST · 2-D, β = 4', dataset: 'mnist' },
   { file: 'conv-mnist-2d.safetensors', label: 'MNIST · conv, 2-D latent', dataset: 'mnist' },
   { file: 'conv-mnist-16d.safetensors', label: 'MNIST · conv, 16-D latent', dataset: 'mnist' },
+  { file: 'conv-fashion-16d.safetensors', label: 'Fashion-MNIST · conv, 16-D latent', dataset: 'fashion' },
 ].map((m) => ({ ...m, shipped: true }));
 
 /** The same 2-D MNIST model trained with three KL weights, for the blur panel. */

@@ -318,6 +318,13 @@ test('Fashion-MNIST models are selectable, with class names, and drawing still w
   assert.ok(Number(await page.getByTestId('anomaly-percentile').textContent()) < 99);
   await page.getByTestId('model-select').selectOption('fashion-16d.safetensors');
   await page.waitForFunction(() => /Ready: Fashion-MNIST · 16-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  // The conv model of Fashion-MNIST: it reconstructs a test image and scores it with its own table.
+  await page.getByTestId('model-select').selectOption('conv-fashion-16d.safetensors');
+  await page.waitForFunction(() => /Ready: Fashion-MNIST · conv, 16-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
+  await loadTestImage(1);
+  assert.ok(Math.max(...(await readCanvas('recon-canvas')).px) > 100, 'the conv model reconstructs a Fashion test image');
+  assert.match(await page.getByTestId('anomaly-verdict').textContent(), /Fashion-MNIST · conv, 16-D/);
+  assert.ok(Number(await page.getByTestId('anomaly-percentile').textContent()) < 99, 'a Fashion test image is typical for the conv model');
   await page.getByTestId('model-select').selectOption('mnist-2d.safetensors');
   await page.waitForFunction(() => /Ready: MNIST · 2-D/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 20000 });
   assertNoProblems();

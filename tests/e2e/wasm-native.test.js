@@ -18,6 +18,7 @@ const MODELS = [
   { file: 'cvae-mnist-8d.safetensors', latent: 8, dataset: 'mnist' }, // conditional: labels go in too
   { file: 'conv-mnist-2d.safetensors', latent: 2, dataset: 'mnist' },
   { file: 'conv-mnist-16d.safetensors', latent: 16, dataset: 'mnist' },
+  { file: 'conv-fashion-16d.safetensors', latent: 16, dataset: 'fashion' },
 ];
 
 let app;
