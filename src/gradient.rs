@@ -33,9 +33,12 @@ use crate::parallel::{Minibatch, PartGradient};
 /// The gradient of `part`, images of a step on `batch_size` images, for `vae` with KL weight
 /// `beta` (see [`crate::parallel`]); keyed by the model's parameter tensors.
 pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> Result<PartGradient> {
-    match vae.mlp() {
-        Some(_) => negative_elbo_gradient_with(vae, part, batch_size, beta, FirstLayer::FOR_THIS_TARGET),
-        None => autograd_gradient(vae, part, batch_size, beta),
+    if vae.mlp().is_some() {
+        negative_elbo_gradient_with(vae, part, batch_size, beta, FirstLayer::FOR_THIS_TARGET)
+    } else if vae.conv().is_some() {
+        crate::conv_gradient::negative_elbo_gradient(vae, part, batch_size, beta)
+    } else {
+        autograd_gradient(vae, part, batch_size, beta)
     }
 }
 
@@ -104,38 +107,17 @@ pub fn negative_elbo_gradient_with(
     let eps = rows(&part.eps)?;
 
     // Reparameterisation and KL, per latent value.
-    let (mut z, mut sigma, mut kl_sum) = (vec![0f32; n * l], vec![0f32; n * l], 0f64);
-    for i in 0..n {
-        for k in 0..l {
-            let (mu, log_var) = (s[i * 2 * l + k], s[i * 2 * l + l + k]);
-            let sd = (0.5 * log_var).exp();
-            sigma[i * l + k] = sd;
-            z[i * l + k] = mu + eps[i * l + k] * sd;
-            kl_sum += -0.5 * f64::from(1.0 + log_var - mu * mu - sd * sd);
-        }
-    }
-    let z = Tensor::from_vec(z, (n, l), device)?;
+    let posterior = reparameterise(&s, &eps, l);
+    let z = Tensor::from_vec(posterior.z.clone(), (n, l), device)?;
 
     // Decoder, then the fused sigmoid/BCE pass: the reconstruction sum and dℓ.
     let dec_in = mlp.condition(&z, part.y.as_ref())?;
     let h3 = relu_with_bias(dec_in.matmul(&dec0.weight().t()?)?, dec0.bias())?;
     let mut logits = rows(&h3.matmul(&dec2.weight().t()?)?)?;
-    let bias = dec2.bias().map(rows).transpose()?;
-    let x = rows(&part.x)?;
-    let mut recon_sum = 0f64;
-    for i in 0..n {
-        let mut recon = 0f32;
-        for p in 0..pixels {
-            let at = i * pixels + p;
-            let logit = logits[at] + bias.as_ref().map_or(0.0, |b| b[p]);
-            let target = x[at];
-            let e = (-logit.abs()).exp();
-            recon += logit.max(0.0) - logit * target + e.ln_1p();
-            let sigmoid = if logit >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-            logits[at] = scale * (sigmoid - target); // now dℓ
-        }
-        recon_sum += f64::from(recon);
+    if let Some(b) = dec2.bias() {
+        add_bias(&mut logits, &rows(b)?);
     }
+    let recon_sum = bce_gradient(&mut logits, &rows(&part.x)?, pixels, scale);
     let d_logits = Tensor::from_vec(logits, (n, pixels), device)?;
 
     let mut grads = GradStore::default();
@@ -155,6 +137,52 @@ pub fn negative_elbo_gradient_with(
     let width = dec_in.dim(1)?; // L, or L + C for a conditional model
 
     // Through the reparameterisation and the KL term to s = [μ, log σ²].
+    let ds = posterior_gradient(&s, &posterior, &eps, &dz, width, kl_scale);
+    let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
+    put(enc2, &ds, ds.t()?.matmul(&h1)?)?;
+    let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
+    let d_w1 = match &sparse {
+        Some(x) => x.weight_gradient(&d_a1)?,
+        None => d_a1.t()?.matmul(&enc_in)?,
+    };
+    put(enc0, &d_a1, d_w1)?;
+    Ok(PartGradient { recon_sum, kl_sum: posterior.kl_sum, grads })
+}
+
+/// The reparameterised sample of each image and what its gradient needs.
+pub(crate) struct Reparameterised {
+    /// z = μ + ε·σ [n, L].
+    pub z: Vec<f32>,
+    /// σ = exp(log σ² / 2) [n, L].
+    pub sigma: Vec<f32>,
+    /// Σ over the images of KL(q(z|x) ‖ N(0, I)).
+    pub kl_sum: f64,
+}
+
+/// z from the posterior's statistics `s` = [μ, log σ²] [n, 2L] and the noise `eps` [n, L].
+pub(crate) fn reparameterise(s: &[f32], eps: &[f32], l: usize) -> Reparameterised {
+    let n = eps.len() / l.max(1);
+    let (mut z, mut sigma, mut kl_sum) = (vec![0f32; n * l], vec![0f32; n * l], 0f64);
+    for i in 0..n {
+        for k in 0..l {
+            let (mu, log_var) = (s[i * 2 * l + k], s[i * 2 * l + l + k]);
+            let sd = (0.5 * log_var).exp();
+            sigma[i * l + k] = sd;
+            z[i * l + k] = mu + eps[i * l + k] * sd;
+            kl_sum += -0.5 * f64::from(1.0 + log_var - mu * mu - sd * sd);
+        }
+    }
+    Reparameterised { z, sigma, kl_sum }
+}
+
+/// ds = the gradient of s = [μ, log σ²] [n, 2L] from dz (rows `width` wide, whose first L
+/// columns are z's: a conditional decoder's input also holds the labels) through the
+/// reparameterisation, plus the KL term's, scaled by `kl_scale` = β/B:
+/// dμ = dz + kl_scale·μ, dlog σ² = dz·ε·σ/2 + kl_scale·(σ² − 1)/2.
+pub(crate) fn posterior_gradient(s: &[f32], r: &Reparameterised, eps: &[f32], dz: &[f32], width: usize, kl_scale: f32) -> Vec<f32> {
+    let n = dz.len() / width.max(1);
+    let l = s.len() / (2 * n).max(1);
+    let sigma = &r.sigma;
     let mut ds = vec![0f32; n * 2 * l];
     for i in 0..n {
         for k in 0..l {
@@ -164,15 +192,34 @@ pub fn negative_elbo_gradient_with(
             ds[i * 2 * l + l + k] = d * eps[i * l + k] * sd * 0.5 + kl_scale * 0.5 * (sd * sd - 1.0);
         }
     }
-    let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
-    put(enc2, &ds, ds.t()?.matmul(&h1)?)?;
-    let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
-    let d_w1 = match &sparse {
-        Some(x) => x.weight_gradient(&d_a1)?,
-        None => d_a1.t()?.matmul(&enc_in)?,
-    };
-    put(enc0, &d_a1, d_w1)?;
-    Ok(PartGradient { recon_sum, kl_sum, grads })
+    ds
+}
+
+/// Turns the decoder's `logits` [n, P] into dℓ = `scale`·(sigmoid(ℓ) − x) in place and returns
+/// the summed binary cross-entropy of the targets `x` [n, P] (each image summed in f32).
+pub(crate) fn bce_gradient(logits: &mut [f32], x: &[f32], pixels: usize, scale: f32) -> f64 {
+    let mut recon_sum = 0f64;
+    for (logits, x) in logits.chunks_exact_mut(pixels.max(1)).zip(x.chunks_exact(pixels.max(1))) {
+        let mut recon = 0f32;
+        for (l, &target) in logits.iter_mut().zip(x) {
+            let logit = *l;
+            let e = (-logit.abs()).exp();
+            recon += logit.max(0.0) - logit * target + e.ln_1p();
+            let sigmoid = if logit >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            *l = scale * (sigmoid - target);
+        }
+        recon_sum += f64::from(recon);
+    }
+    recon_sum
+}
+
+/// Adds `bias` to every row of `m` (rows `bias.len()` wide).
+pub(crate) fn add_bias(m: &mut [f32], bias: &[f32]) {
+    for row in m.chunks_exact_mut(bias.len().max(1)) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
 }
 
 /// A layer input [n, D] that is mostly zeros (blank pixels), stored by its non-zero entries.

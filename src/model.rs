@@ -8,7 +8,7 @@
 use candle_core::{bail, Device, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
-use crate::arch::{mlp::Mlp, Arch, Net, ParamSpec};
+use crate::arch::{conv::Conv, mlp::Mlp, Arch, Net, ParamSpec};
 use crate::limits;
 use crate::shape::ImageShape;
 
@@ -144,6 +144,14 @@ impl Vae {
     pub fn mlp(&self) -> Option<&Mlp> {
         match &self.net {
             Net::Mlp(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The conv VAE's layers, for its hand-written gradient.
+    pub fn conv(&self) -> Option<&Conv> {
+        match &self.net {
+            Net::Conv(c) => Some(c),
             _ => None,
         }
     }

@@ -1,17 +1,19 @@
-//! The hand-written training gradient (src/gradient.rs) against candle's autograd on the same
-//! loss, for plain and conditional models, β = 1 and β = 4, a whole batch and a part of one, with
-//! the encoder's first layer dense and skipping blank pixels.
+//! The hand-written training gradients (src/gradient.rs for the MLP, src/conv_gradient.rs for the
+//! conv VAE) against candle's autograd on the same loss, for plain and conditional models, β = 1
+//! and β = 4, a whole batch and a part of one, with the MLP's first layer dense and skipping
+//! blank pixels, and the conv VAE on MNIST and on colour images of another shape.
 
 mod common;
 
 use candle_core::{Device, Tensor};
+use vae::data::Dataset;
 use vae::gradient::{negative_elbo_gradient, negative_elbo_gradient_with, FirstLayer};
 use vae::loss::negative_elbo_with_noise;
 use vae::model::one_hot;
-use vae::parallel::Minibatch;
+use vae::parallel::{Minibatch, PartGradient};
 use vae::rng::Rng;
 use vae::train::{TrainConfig, Trainer};
-use vae::{Vae, VaeConfig};
+use vae::{ImageShape, Vae, VaeConfig};
 
 /// The autograd reference: (recon sum, KL sum, gradient of Σ(recon + β·kl)/B per parameter).
 fn autograd(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> (f64, f64, Vec<(String, Vec<f32>)>) {
@@ -27,12 +29,17 @@ fn autograd(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f64) -> (f64, 
     (sum(&terms.recon), sum(&terms.kl), by_name)
 }
 
+/// The hand-written gradient of `config` on the first `images` of `data`, a part of a batch of
+/// `batch_size`, matches autograd to 1e-4.
 fn check(config: VaeConfig, beta: f64, images: usize, batch_size: usize) {
-    let data = common::mnist_train_first(images);
+    check_on(&common::mnist_train_first(256), config, beta, images, batch_size);
+}
+
+fn check_on(data: &Dataset, config: VaeConfig, beta: f64, images: usize, batch_size: usize) {
     let mut trainer = Trainer::new(TrainConfig { vae: config, beta, learning_rate: 1e-3, batch_size: 64, seed: 3 }, &Device::Cpu).unwrap();
     // A few steps first, so the weights are not at their initial values.
     for _ in 0..3 {
-        trainer.train_step(&common::mnist_train_first(256)).unwrap();
+        trainer.train_step(data).unwrap();
     }
     let vae = trainer.vae();
     let indices: Vec<usize> = (0..images).collect();
@@ -42,9 +49,16 @@ fn check(config: VaeConfig, beta: f64, images: usize, batch_size: usize) {
     let part = Minibatch { x, y, eps };
 
     let (recon, kl, reference) = autograd(vae, &part, batch_size, beta);
-    for first_layer in [FirstLayer::Dense, FirstLayer::SkipZeroInputs] {
-        let by_hand = negative_elbo_gradient_with(vae, &part, batch_size, beta, first_layer).unwrap();
-        let what = format!("{config:?}, β = {beta}, {images} of {batch_size} images, first layer {first_layer:?}");
+    let ways: Vec<(String, PartGradient)> = if vae.mlp().is_some() {
+        [FirstLayer::Dense, FirstLayer::SkipZeroInputs]
+            .into_iter()
+            .map(|first| (format!("first layer {first:?}"), negative_elbo_gradient_with(vae, &part, batch_size, beta, first).unwrap()))
+            .collect()
+    } else {
+        vec![("by hand".to_string(), negative_elbo_gradient(vae, &part, batch_size, beta).unwrap())]
+    };
+    for (way, by_hand) in ways {
+        let what = format!("{config:?}, β = {beta}, {images} of {batch_size} images, {way}");
         assert!((by_hand.recon_sum - recon).abs() < 1e-4 * recon.abs(), "{what}: recon {} vs {recon}", by_hand.recon_sum);
         assert!((by_hand.kl_sum - kl).abs() < 1e-4 * kl.abs().max(1.0), "{what}: KL {} vs {kl}", by_hand.kl_sum);
         for ((name, expected), (_, p)) in reference.iter().zip(vae.named_parameters()) {
@@ -74,6 +88,24 @@ fn matches_autograd_for_a_part_of_a_batch() {
 fn matches_autograd_for_a_conditional_vae() {
     check(VaeConfig::conditional(2, 64, 10), 1.0, 64, 64);
     check(VaeConfig::conditional(8, 64, 10), 3.0, 40, 40);
+}
+
+#[test]
+fn the_conv_gradient_matches_autograd() {
+    check(VaeConfig::conv(ImageShape::MNIST, 16, 0), 1.0, 40, 40);
+    check(VaeConfig::conv(ImageShape::MNIST, 2, 0), 4.0, 32, 64);
+    check(VaeConfig::conv(ImageShape::MNIST, 4, 10), 1.0, 24, 24);
+}
+
+#[test]
+fn the_conv_gradient_matches_autograd_on_colour_images_of_another_shape() {
+    // 3 channels, 8 × 12: channel-major images whose channels differ, and a rectangular map.
+    let shape = ImageShape::new(3, 8, 12).unwrap();
+    let pixels: Vec<u8> = (0..64 * shape.pixels()).map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let labels: Vec<u8> = (0..64).map(|i| (i % 3) as u8).collect();
+    let data = Dataset::from_pixels(shape, pixels, labels).unwrap();
+    check_on(&data, VaeConfig::conv(shape, 3, 0), 1.0, 20, 32);
+    check_on(&data, VaeConfig::conv(shape, 2, 3), 2.0, 16, 16);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! the weight and the bias, in f64 and f32, for square and non-square, grey and colour images.
 
 use candle_core::{DType, Device, Tensor, Var};
-use vae::arch::unfold::{conv2d, conv_transpose2d, Window};
+use vae::arch::unfold::{conv2d, conv_transpose2d, Patches, Window};
 use vae::rng::Rng;
 
 const DOWN: Window = Window { kernel: 4, stride: 2, padding: 1 };
@@ -65,4 +65,29 @@ fn impossible_windows_are_refused() {
     assert!(conv_transpose2d(&empty, &random(&[1, 1, 1, 1], DType::F32, 2), None, Window { kernel: 1, stride: 1, padding: 1 }).is_err());
     assert_eq!(DOWN.conv_out(28), Some(14));
     assert_eq!(DOWN.transposed_out(7), Some(14));
+}
+
+#[test]
+fn channels_last_unfold_is_the_nchw_unfold_reordered_and_fold_is_its_adjoint() {
+    // 2 colour images, 3 × 6 × 10: the channels-last patches (ky, kx, c) hold what a conv2d over
+    // the NCHW images multiplies, so (patches · weight in (ky, kx, c) order) = conv2d without bias.
+    let (b, c, h, w, o) = (2, 3, 6, 10, 5);
+    let p = Patches { window: DOWN, channels: c, height: h, width: w };
+    let x = random(&[b, c, h, w], DType::F32, 7);
+    let weight = random(&[o, c, 4, 4], DType::F32, 8);
+    let nhwc: Vec<f32> = x.permute((0, 2, 3, 1)).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let rows = p.unfold_channels_last(&nhwc, b).unwrap();
+    let positions = p.count().unwrap();
+    let w_last = weight.permute((0, 2, 3, 1)).unwrap().reshape((o, 16 * c)).unwrap();
+    let ours = Tensor::from_vec(rows.clone(), (b * positions, 16 * c), &Device::Cpu).unwrap().matmul(&w_last.t().unwrap()).unwrap();
+    let theirs = x.conv2d(&weight, 1, 2, 1, 1).unwrap().permute((0, 2, 3, 1)).unwrap().reshape((b * positions, o)).unwrap();
+    assert!(max_diff(&ours, &theirs) < 1e-4, "differs by {}", max_diff(&ours, &theirs));
+
+    // <unfold(x), r> = <x, fold(r)> for a random r.
+    let r: Vec<f32> = random(&[rows.len()], DType::F32, 9).flatten_all().unwrap().to_vec1().unwrap();
+    let folded = p.fold_channels_last(&r, b).unwrap();
+    let lhs: f64 = rows.iter().zip(&r).map(|(a, b)| f64::from(a * b)).sum();
+    let rhs: f64 = nhwc.iter().zip(&folded).map(|(a, b)| f64::from(a * b)).sum();
+    assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "<unfold x, r> = {lhs} but <x, fold r> = {rhs}");
+    assert!(p.unfold_channels_last(&nhwc[1..], b).is_err() && p.fold_channels_last(&r[1..], b).is_err());
 }

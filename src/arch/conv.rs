@@ -25,7 +25,7 @@ use crate::shape::ImageShape;
 /// Kernel side of every convolution.
 pub const KERNEL: usize = 4;
 /// Every convolution's window: each halves the sides, each transposed one doubles them.
-const WINDOW: Window = Window { kernel: KERNEL, stride: 2, padding: 1 };
+pub(crate) const WINDOW: Window = Window { kernel: KERNEL, stride: 2, padding: 1 };
 
 /// Values of the flattened feature map between the convolutions and the linear layers:
 /// c2·(H/4)·(W/4).
@@ -89,6 +89,35 @@ impl Conv {
             c2,
             classes: c,
         })
+    }
+}
+
+/// The conv VAE's layers in forward order, for the hand-written gradient
+/// ([`crate::conv_gradient`]).
+pub struct ConvLayers<'a> {
+    pub encoder_0: &'a Conv2d,
+    pub encoder_2: &'a Conv2d,
+    pub encoder_5: &'a Linear,
+    pub decoder_0: &'a Linear,
+    pub decoder_3: &'a ConvTranspose2d,
+    pub decoder_5: &'a ConvTranspose2d,
+}
+
+impl Conv {
+    pub fn layers(&self) -> ConvLayers<'_> {
+        ConvLayers {
+            encoder_0: &self.encoder_0,
+            encoder_2: &self.encoder_2,
+            encoder_5: &self.encoder_5,
+            decoder_0: &self.decoder_0,
+            decoder_3: &self.decoder_3,
+            decoder_5: &self.decoder_5,
+        }
+    }
+
+    /// c1 and c2, the feature channels of the first and second convolution.
+    pub fn channels(&self) -> (usize, usize) {
+        (self.encoder_0.weight().dims()[0], self.c2)
     }
 }
 

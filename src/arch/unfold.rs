@@ -48,7 +48,8 @@ pub struct Patches {
 }
 
 impl Patches {
-    fn sides(&self) -> Result<(usize, usize)> {
+    /// The output's (height, width).
+    pub fn sides(&self) -> Result<(usize, usize)> {
         match (self.window.conv_out(self.height), self.window.conv_out(self.width)) {
             (Some(h), Some(w)) => Ok((h, w)),
             _ => bail!("a {}×{} kernel does not fit a {}×{} image", self.window.kernel, self.window.kernel, self.width, self.height),
@@ -104,6 +105,67 @@ impl Patches {
             self.each(sides, |i, o| image[i] += src[o]);
         }
         Ok(out)
+    }
+}
+
+impl Patches {
+    /// Channels-last im2col, for the conv VAE's hand-written gradient ([`crate::conv_gradient`]):
+    /// `batch` images [H, W, C] → [batch·patches, k²·C], each patch ordered (ky, kx, c) so that
+    /// one pixel's channels are copied together. Padding stays zero.
+    pub fn unfold_channels_last(&self, images: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let (oh, ow) = self.sides()?;
+        self.check_channels_last(images.len(), batch)?;
+        let mut out = vec![0f32; batch * oh * ow * self.per_patch()];
+        self.each_channels_last(batch, (oh, ow), |pixel, row| {
+            out[row..row + self.channels].copy_from_slice(&images[pixel..pixel + self.channels])
+        });
+        Ok(out)
+    }
+
+    /// The adjoint of [`Self::unfold_channels_last`] (col2im): rows [batch·patches, k²·C] added
+    /// into `batch` images [H, W, C].
+    pub fn fold_channels_last(&self, rows: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let (oh, ow) = self.sides()?;
+        if rows.len() != batch * oh * ow * self.per_patch() {
+            bail!("fold of {} values with a window for {batch} images of {} patches of {}", rows.len(), oh * ow, self.per_patch());
+        }
+        let c = self.channels;
+        let mut out = vec![0f32; batch * self.height * self.width * c];
+        self.each_channels_last(batch, (oh, ow), |pixel, row| {
+            for (d, &v) in out[pixel..pixel + c].iter_mut().zip(&rows[row..row + c]) {
+                *d += v;
+            }
+        });
+        Ok(out)
+    }
+
+    fn check_channels_last(&self, len: usize, batch: usize) -> Result<()> {
+        let (c, h, w) = (self.channels, self.height, self.width);
+        if len != batch * h * w * c {
+            bail!("unfold of {len} values with a window for {batch} images of {c}×{h}×{w}");
+        }
+        Ok(())
+    }
+
+    /// For each patch position and kernel tap inside `batch` channels-last images, `visit(where
+    /// the pixel's C values start in the images, where they start in the unfolded rows)`.
+    fn each_channels_last(&self, batch: usize, (oh, ow): (usize, usize), mut visit: impl FnMut(usize, usize)) {
+        let (c, w, h) = (self.channels, self.width, self.height);
+        let Window { kernel: k, stride: s, padding: pad } = self.window;
+        for b in 0..batch {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let row = ((b * oh + oy) * ow + ox) * k * k * c;
+                    for ky in 0..k {
+                        let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&y| y < h) else { continue };
+                        for kx in 0..k {
+                            let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&x| x < w) else { continue };
+                            visit(((b * h + iy) * w + ix) * c, row + (ky * k + kx) * c);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
