@@ -21,6 +21,7 @@ pub mod model;
 pub mod optim;
 pub mod packed;
 pub mod parallel;
+pub mod picture;
 pub mod preprocess;
 pub mod rng;
 pub mod scatter;

@@ -21,3 +21,9 @@ pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 pub const MAX_PARAMETERS: usize = 256 << 20;
 /// Most pixels of a canvas the wasm layer paints in one call (4096 × 4096).
 pub const MAX_CANVAS_PIXELS: usize = 1 << 24;
+/// Sides a model for your own pictures can have (`vae train --images --size`, the page's loader).
+pub const PICTURE_SIZES: [usize; 5] = [16, 28, 32, 48, 64];
+/// Largest side of a picture that is decoded (a larger one is refused with its size).
+pub const MAX_PICTURE_SIDE: usize = 16_384;
+/// Most pixels of a decoded picture (32 Mi: a 32-megapixel photo; 128 MiB as RGBA).
+pub const MAX_PICTURE_PIXELS: usize = 1 << 25;

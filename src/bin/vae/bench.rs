@@ -50,7 +50,7 @@ pub fn train_flops_per_sample(config: &VaeConfig) -> f64 {
 pub fn run(args: BenchArgs, threads: usize) -> CliResult {
     let data = DatasetName::Mnist.load(Split::Train)?;
     let (batch, steps) = (args.batch as usize, args.steps as usize);
-    let vae = args.arch.config(args.latent as usize, args.hidden as usize, 0);
+    let vae = args.arch.config(vae::ImageShape::MNIST, args.latent as usize, args.hidden as usize, 0);
     let config = TrainConfig { vae, beta: 1.0, learning_rate: 1e-3, batch_size: batch, seed: 0 };
     let device = Device::Cpu;
     let mut trainer = Trainer::new(config, &device)?;

@@ -1,4 +1,4 @@
-//! `vae eval`: test-set negative ELBO and IWAE bound of a weights file.
+//! `vae eval`: test-set (or a folder of pictures') negative ELBO and IWAE bound of a weights file.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use candle_core::Device;
 use vae::{anomaly, rng::Rng, train, weights};
 
 use crate::datasets::Split;
+use crate::pictures::{self, PictureArgs};
 use crate::{read_file, CliResult, DatasetName};
 
 #[derive(clap::Args)]
@@ -28,13 +29,38 @@ pub struct EvalArgs {
     /// of z) over the test set to this JSON file: the page's reference for anomaly percentiles.
     #[arg(long)]
     anomaly_out: Option<PathBuf>,
+    #[command(flatten)]
+    pictures: PictureArgs,
 }
 
 pub fn run(args: EvalArgs) -> CliResult {
     let device = Device::Cpu;
     let bytes = read_file(&args.weights)?;
     let loaded = weights::load_vae(&bytes, &device).map_err(|e| format!("{}: {e}", args.weights.display()))?;
-    let test = args.dataset.load(Split::Test)?;
+    let (test, source) = match &args.pictures.images {
+        Some(dir) => {
+            let shape = loaded.vae.config().shape;
+            if shape.height != shape.width || !matches!(shape.channels, 1 | 3) {
+                return Err(format!("a model of {shape} images cannot read pictures: they become square grey or RGB images").into());
+            }
+            let prep = args.pictures.preprocess(shape.height, shape.channels == 3)?;
+            let set = pictures::load(dir, &prep)?;
+            if let Some(line) = set.skipped_line() {
+                eprintln!("{line}");
+            }
+            if loaded.vae.config().classes > 0 && set.labels.len() != loaded.vae.config().classes {
+                return Err(format!(
+                    "the model has {} labels but {} has {} label folders",
+                    loaded.vae.config().classes,
+                    dir.display(),
+                    set.labels.len()
+                )
+                .into());
+            }
+            (set.data, format!("pictures in {}", dir.display()))
+        }
+        None => (args.dataset.load(Split::Test)?, format!("test images of {}", args.dataset.label())),
+    };
     let mut rng = Rng::new(args.seed);
     let stats = train::evaluate(&loaded.vae, &test, &mut rng)?;
     let iwae = match args.k {
@@ -47,7 +73,7 @@ pub fn run(args: EvalArgs) -> CliResult {
         let json = serde_json::json!({
             "score": "negative ELBO in nats, mean of 16 draws of z",
             "samples": anomaly::SCORE_SAMPLES,
-            "dataset": args.dataset.label(),
+            "dataset": if args.pictures.images.is_some() { "images" } else { args.dataset.label() },
             "images": scores.len(),
             "quantiles": anomaly::quantile_table(&scores, anomaly::QUANTILE_POINTS)
                 .iter().map(|q| (q * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
@@ -63,7 +89,7 @@ pub fn run(args: EvalArgs) -> CliResult {
         });
         println!("{json}");
     } else {
-        println!("model: {} ({} test images of {})", loaded.vae.config().describe(), stats.n, args.dataset.label());
+        println!("model: {} ({} {source})", loaded.vae.config().describe(), stats.n);
         println!("negative ELBO: {:.2} nats/image (reconstruction {:.2}, KL {:.2})", stats.neg_elbo, stats.recon, stats.kl);
         if let (Some(v), Some(k)) = (iwae, args.k) {
             println!("IWAE −log p(x), k={k}: {v:.2} nats/image");

@@ -10,6 +10,7 @@ mod datasets;
 mod encode;
 mod eval;
 mod grid;
+mod pictures;
 mod serve;
 mod train;
 
@@ -46,11 +47,11 @@ pub enum ArchName {
 }
 
 impl ArchName {
-    /// The MNIST-shaped model of this architecture (`hidden` is the MLP's).
-    pub fn config(self, latent: usize, hidden: usize, classes: usize) -> vae::VaeConfig {
+    /// The model of this architecture for images of `shape` (`hidden` is the MLP's).
+    pub fn config(self, shape: vae::ImageShape, latent: usize, hidden: usize, classes: usize) -> vae::VaeConfig {
         match self {
-            Self::Mlp => vae::VaeConfig::conditional(latent, hidden, classes),
-            Self::Conv => vae::VaeConfig::conv(vae::ImageShape::MNIST, latent, classes),
+            Self::Mlp => vae::VaeConfig { shape, latent, classes, arch: vae::Arch::Mlp { hidden } },
+            Self::Conv => vae::VaeConfig::conv(shape, latent, classes),
         }
     }
 }

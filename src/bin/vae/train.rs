@@ -1,5 +1,6 @@
-//! `vae train`: trains on the full training set with a progress bar, reports the test-set
-//! negative ELBO after every epoch and writes PyTorch-compatible weights with metadata.
+//! `vae train`: trains on the full training set (or a folder of pictures, `--images`) with a
+//! progress bar, reports the test-set (or held-out) negative ELBO after every epoch and writes
+//! PyTorch-compatible weights with metadata.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use vae::train::{evaluate, ElboStats, TrainConfig, Trainer};
 use vae::{limits, weights, Arch};
 
 use crate::datasets::Split;
+use crate::pictures::{self, PictureArgs};
 use crate::{ArchName, CliResult, DatasetName};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -51,15 +53,19 @@ pub struct TrainArgs {
     beta: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Hold out the last N training images and keep the epoch with the best held-out loss.
-    #[arg(long, default_value_t = 0)]
-    holdout: usize,
+    /// Hold out the last N training images and keep the epoch with the best held-out loss
+    /// (default: none for --dataset; 10% of the pictures, at least 1, for --images, which are
+    /// then also the test set).
+    #[arg(long)]
+    holdout: Option<usize>,
     /// Train on only the first N training images.
     #[arg(long)]
     subset: Option<usize>,
     /// Where to write the .safetensors weights.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    pictures: PictureArgs,
 }
 
 pub fn run(args: TrainArgs, threads: usize) -> CliResult {
@@ -70,21 +76,43 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
         return Err(format!("--beta must be a non-negative number, got {}", args.beta).into());
     }
     let device = Device::Cpu;
-    let full = args.dataset.load(Split::Train)?;
+    let (full, test, labels, source) = match &args.pictures.images {
+        Some(dir) => {
+            let prep = args.pictures.preprocess(args.pictures.size, args.pictures.colour)?;
+            let set = pictures::load(dir, &prep)?;
+            if let Some(line) = set.skipped_line() {
+                println!("{line}");
+            }
+            (set.data, None, set.labels, format!("pictures from {}", dir.display()))
+        }
+        None => {
+            let names = (0..10).map(|d| d.to_string()).collect();
+            (args.dataset.load(Split::Train)?, Some(args.dataset.load(Split::Test)?), names, format!("{} images", args.dataset.label()))
+        }
+    };
     let full = full.take(args.subset.unwrap_or(full.len()));
-    if args.holdout >= full.len() {
-        return Err(format!("--holdout {} leaves no training images out of {}", args.holdout, full.len()).into());
+    let holdout_len = match (args.holdout, test.is_some()) {
+        (Some(n), _) => n,
+        (None, true) => 0,
+        (None, false) => (full.len() / 10).max(1),
+    };
+    if holdout_len >= full.len() {
+        return Err(format!("holding out {holdout_len} leaves no training images out of {}", full.len()).into());
     }
-    let (train, holdout) = split_holdout(&full, args.holdout)?;
-    let test = args.dataset.load(Split::Test)?;
-    let classes = if args.conditional { 10 } else { 0 };
+    // Pictures are sorted by label folder, so theirs are held out evenly through the set.
+    let (train, holdout) = if test.is_some() { split_holdout(&full, holdout_len)? } else { split_evenly(&full, holdout_len)? };
+    let classes = if args.conditional { labels.len() } else { 0 };
+    if args.conditional && classes < 2 {
+        return Err(format!("--conditional needs at least 2 labels (folders); {} has {classes}", source).into());
+    }
     let config = TrainConfig {
-        vae: args.arch.config(args.latent as usize, args.hidden as usize, classes),
+        vae: args.arch.config(full.shape(), args.latent as usize, args.hidden as usize, classes),
         beta: args.beta,
         learning_rate: args.lr,
         batch_size: args.batch as usize,
         seed: args.seed,
     };
+    config.vae.check()?;
     let mut trainer = Trainer::new(config, &device)?;
     trainer.set_shards(threads);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
@@ -92,11 +120,10 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     let bar = ProgressBar::new(total_steps)
         .with_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}")?.progress_chars("=> "));
     println!(
-        "training {} ({} parameters) on {} {} images ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
+        "training {} ({} parameters) on {} {source} ({} held out), {} epochs, batch {}, lr {} ({:?}), β {}",
         config.vae.describe(),
         config.vae.parameter_count(),
         train.len(),
-        args.dataset.label(),
         holdout.len(),
         args.epochs,
         config.batch_size,
@@ -136,8 +163,13 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
             let rate = samples as f64 / started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("loss {:.2}  {rate:.0} samples/s", sum / seen as f64));
         }
-        let test_stats = evaluate(trainer.vae(), &test, &mut eval_rng)?;
-        let selection = if holdout.is_empty() { test_stats } else { evaluate(trainer.vae(), &holdout, &mut eval_rng)? };
+        let selection = if holdout.is_empty() { None } else { Some(evaluate(trainer.vae(), &holdout, &mut eval_rng)?) };
+        let test_stats = match (&test, selection) {
+            (Some(test), _) => evaluate(trainer.vae(), test, &mut eval_rng)?,
+            (None, Some(held_out)) => held_out,
+            (None, None) => return Err("no images to evaluate: hold out at least one".into()),
+        };
+        let selection = selection.unwrap_or(test_stats);
         bar.suspend(|| {
             println!(
                 "epoch {epoch:>3}: train {:.2}  {}test negative ELBO {:.2} (recon {:.2}, KL {:.2})  lr {:.2e}",
@@ -151,7 +183,7 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
         });
         let improved = holdout.is_empty() || best.as_ref().is_none_or(|b| selection.neg_elbo < b.0);
         if improved {
-            let meta = metadata(&args, &config, epoch, &test_stats);
+            let meta = metadata(&args, &config, epoch, &test_stats, &labels)?;
             best = Some((selection.neg_elbo, epoch, weights::save_vae(trainer.vae(), &meta)?, test_stats));
         }
     }
@@ -188,20 +220,35 @@ fn split_holdout(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
     Ok((part(0..cut)?, part(cut..data.len())?))
 }
 
-fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats) -> weights::Metadata {
+/// `n` images held out evenly spaced through `data` (image i when ⌊(i+1)·n/len⌋ steps up), the
+/// rest for training.
+fn split_evenly(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
+    let len = data.len();
+    let held = |i: usize| (i + 1) * n / len > i * n / len;
+    let part = |keep: bool| {
+        let indices: Vec<usize> = (0..len).filter(|&i| held(i) == keep).collect();
+        let pixels = indices.iter().flat_map(|&i| data.image(i).iter().copied()).collect();
+        Dataset::from_pixels(data.shape(), pixels, indices.iter().map(|&i| data.labels()[i]).collect())
+    };
+    Ok((part(false)?, part(true)?))
+}
+
+fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats, labels: &[String]) -> CliResult<weights::Metadata> {
+    let (p, c) = (config.vae.shape.pixels(), config.vae.classes);
     let format = match (config.vae.arch, args.conditional) {
-        (Arch::Mlp { .. }, false) => "pytorch state_dict of the seed's VAE",
+        (Arch::Mlp { .. }, false) => "pytorch state_dict of the seed's VAE".to_string(),
         (Arch::Mlp { .. }, true) => {
-            "pytorch state_dict of a conditional VAE: encoder.0 takes [x (784), one-hot label (10)], decoder.0 takes [z (L), one-hot label (10)]"
+            format!("pytorch state_dict of a conditional VAE: encoder.0 takes [x ({p}), one-hot label ({c})], decoder.0 takes [z (L), one-hot label ({c})]")
         }
-        (Arch::Conv { .. }, false) => "pytorch state_dict of the conv VAE (README: the conv VAE)",
+        (Arch::Conv { .. }, false) => "pytorch state_dict of the conv VAE (README: the conv VAE)".to_string(),
         (Arch::Conv { .. }, true) => {
-            "pytorch state_dict of a conditional conv VAE: encoder.5 takes [features, one-hot label (10)], decoder.0 takes [z (L), one-hot label (10)]"
+            format!("pytorch state_dict of a conditional conv VAE: encoder.5 takes [features, one-hot label ({c})], decoder.0 takes [z (L), one-hot label ({c})]")
         }
     };
-    [
-        ("format", format.to_string()),
-        ("dataset", args.dataset.label().to_string()),
+    let dataset = if args.pictures.images.is_some() { "images" } else { args.dataset.label() };
+    let mut meta: weights::Metadata = [
+        ("format", format),
+        ("dataset", dataset.to_string()),
         ("beta", config.beta.to_string()),
         ("epochs", epoch.to_string()),
         ("batch", config.batch_size.to_string()),
@@ -214,5 +261,15 @@ fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboSta
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    .collect();
+    if let Some(dir) = &args.pictures.images {
+        // The label names (first-level folders) and how the pictures were prepared, so the page
+        // can name the classes and prepare new pictures the same way.
+        meta.insert("labels".into(), serde_json::to_string(labels)?);
+        let name = dir.canonicalize().ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+        meta.insert("images".into(), name.unwrap_or_default());
+        let prep = args.pictures.preprocess(config.vae.shape.height, config.vae.shape.channels == 3)?;
+        meta.extend(args.pictures.metadata(&prep));
+    }
+    Ok(meta)
 }

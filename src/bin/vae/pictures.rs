@@ -1,0 +1,205 @@
+//! `--images DIR`: a folder of your own pictures as a dataset, with the page's preprocessing
+//! ([`vae::picture::Preprocess`]). Labels are the folders at the first level, sorted by name (a
+//! picture deeper down belongs to its first-level folder); a folder with no subfolders is one
+//! unlabelled class. Every file that cannot be used is skipped with its reason, and the rest load.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use image::{ImageFormat, ImageReader};
+use vae::data::Dataset;
+use vae::limits;
+use vae::picture::{Fit, Preprocess};
+
+use crate::CliResult;
+
+/// Folders deeper than this below DIR are not searched.
+const MAX_DEPTH: usize = 16;
+
+/// How pictures become images: the options of `vae train --images` and `vae eval --images`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PictureArgs {
+    /// Train or evaluate on this folder of pictures (PNG, JPEG, WebP, GIF, BMP) instead of
+    /// --dataset; its first-level folders are the labels.
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Side of the square images the pictures become (train; eval takes the model's).
+    #[arg(long, default_value_t = 28, value_parser = picture_size)]
+    pub size: usize,
+    /// Keep colour (RGB) instead of grey (train; eval takes the model's).
+    #[arg(long)]
+    pub colour: bool,
+    /// How a picture that is not square becomes one.
+    #[arg(long, value_enum, default_value = "crop")]
+    pub fit: FitName,
+    /// The colour transparent pixels and padding become, as RRGGBB hex.
+    #[arg(long, default_value = "ffffff", value_parser = hex_colour)]
+    pub background: [u8; 3],
+    /// Invert (v → 255 − v), so dark ink on light paper looks like MNIST.
+    #[arg(long)]
+    pub invert: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FitName {
+    /// The largest centred square.
+    Crop,
+    /// The whole picture on a square of the background colour.
+    Pad,
+}
+
+impl PictureArgs {
+    /// The preprocessing, at `size` and `colour` (a model's, for eval).
+    pub fn preprocess(&self, size: usize, colour: bool) -> CliResult<Preprocess> {
+        let fit = match self.fit {
+            FitName::Crop => Fit::Crop,
+            FitName::Pad => Fit::Pad,
+        };
+        Ok(Preprocess::new(size, colour, fit, self.background, self.invert)?)
+    }
+
+    /// The options as weights-file metadata.
+    pub fn metadata(&self, prep: &Preprocess) -> Vec<(String, String)> {
+        let [r, g, b] = prep.background;
+        vec![
+            ("fit".into(), format!("{:?}", self.fit).to_lowercase()),
+            ("background".into(), format!("{r:02x}{g:02x}{b:02x}")),
+            ("invert".into(), self.invert.to_string()),
+        ]
+    }
+}
+
+fn picture_size(s: &str) -> Result<usize, String> {
+    let size: usize = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if limits::PICTURE_SIZES.contains(&size) {
+        Ok(size)
+    } else {
+        Err(format!("the size must be one of {:?}", limits::PICTURE_SIZES))
+    }
+}
+
+fn hex_colour(s: &str) -> Result<[u8; 3], String> {
+    let s = s.trim_start_matches('#');
+    let byte = |i: usize| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
+    match (s.len(), byte(0), byte(2), byte(4)) {
+        (6, Some(r), Some(g), Some(b)) => Ok([r, g, b]),
+        _ => Err(format!("`{s}` is not a colour as RRGGBB hex (ffffff is white)")),
+    }
+}
+
+/// The pictures of a folder as a dataset.
+pub struct PictureSet {
+    pub data: Dataset,
+    /// Label names, by label index (empty for one unlabelled class).
+    pub labels: Vec<String>,
+    /// One reason per file that was skipped: "notes.txt is not an image".
+    pub skipped: Vec<String>,
+}
+
+impl PictureSet {
+    /// "3 files skipped: a is …; b is …" or nothing.
+    pub fn skipped_line(&self) -> Option<String> {
+        skipped_line(&self.skipped)
+    }
+}
+
+fn skipped_line(skipped: &[String]) -> Option<String> {
+    match skipped.len() {
+        0 => None,
+        1 => Some(format!("1 file skipped: {}", skipped[0])),
+        n => Some(format!("{n} files skipped: {}", skipped.join("; "))),
+    }
+}
+
+/// Loads every picture under `dir` with `prep`.
+pub fn load(dir: &Path, prep: &Preprocess) -> CliResult<PictureSet> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder", dir.display()).into());
+    }
+    let mut files = Vec::new();
+    collect(dir, 0, &mut files).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    files.sort();
+    // The labels: the first path component of files in subfolders.
+    let label_of = |path: &Path| -> Option<String> {
+        let rel = path.strip_prefix(dir).ok()?;
+        let mut parts = rel.components();
+        let first = parts.next()?;
+        parts.next().map(|_| first.as_os_str().to_string_lossy().into_owned())
+    };
+    let mut labels: Vec<String> = files.iter().filter_map(|f| label_of(f)).collect();
+    labels.sort();
+    labels.dedup();
+    // Labels are stored as bytes.
+    let most = limits::MAX_CLASSES.min(256);
+    if labels.len() > most {
+        return Err(format!("{} has {} label folders, more than {most}", dir.display(), labels.len()).into());
+    }
+    let (mut pixels, mut label_ids, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for file in &files {
+        let name = file.strip_prefix(dir).unwrap_or(file).display().to_string();
+        let label = match (label_of(file), labels.is_empty()) {
+            (Some(l), _) => labels.iter().position(|x| *x == l).unwrap_or(0),
+            (None, true) => 0,
+            (None, false) => {
+                skipped.push(format!("{name} is outside the label folders"));
+                continue;
+            }
+        };
+        match read_picture(file, prep) {
+            Ok(image) => {
+                pixels.extend_from_slice(&image);
+                label_ids.push(label as u8);
+            }
+            Err(reason) => skipped.push(format!("{name} {reason}")),
+        }
+    }
+    if label_ids.is_empty() {
+        let why = skipped_line(&skipped).map_or_else(|| "has no files".to_string(), |line| format!("has no usable picture ({line})"));
+        return Err(format!("{} {why}", dir.display()).into());
+    }
+    let data = Dataset::from_pixels(prep.shape(), pixels, label_ids)?;
+    Ok(PictureSet { data, labels, skipped })
+}
+
+fn collect(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() && depth < MAX_DEPTH {
+            collect(&path, depth + 1, files)?;
+        } else if kind.is_file() && !entry.file_name().to_string_lossy().starts_with('.') {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// One picture through `prep`, or why it cannot be used ("is not an image", …).
+fn read_picture(path: &Path, prep: &Preprocess) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.is_empty() {
+        return Err("is empty".into());
+    }
+    let reader = ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| format!("cannot be read: {e}"))?;
+    match reader.format() {
+        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif | ImageFormat::Bmp) => {}
+        Some(other) => return Err(format!("is a {other:?} file, not a PNG, JPEG, WebP, GIF or BMP picture")),
+        None => return Err("is not an image".into()),
+    }
+    let (width, height) = reader.into_dimensions().map_err(|e| format!("is corrupt: {}", vae::error_message(e)))?;
+    let (w, h) = (width as usize, height as usize);
+    if w.max(h) > limits::MAX_PICTURE_SIDE || w * h > limits::MAX_PICTURE_PIXELS {
+        return Err(format!("is {w}×{h}, larger than the {} pixels a picture may have", limits::MAX_PICTURE_PIXELS));
+    }
+    let mut reader = ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| format!("cannot be read: {e}"))?;
+    let mut bounds = image::Limits::default();
+    bounds.max_image_width = Some(width);
+    bounds.max_image_height = Some(height);
+    bounds.max_alloc = Some(1 << 30);
+    reader.limits(bounds);
+    // GIF: the first frame.
+    let decoded = reader.decode().map_err(|e| format!("is corrupt or truncated: {}", vae::error_message(e)))?;
+    let rgba = decoded.to_rgba8();
+    prep.apply(rgba.as_raw(), w, h).map_err(vae::error_message)
+}
