@@ -20,8 +20,10 @@
 //! and each bias gradient is the column sum of its layer's output gradient. A conditional model
 //! appends the one-hot labels to x and to z, and dz keeps z's first L columns.
 //!
-//! Any other architecture takes candle's autograd over [`crate::loss::negative_elbo_with_noise`]
-//! ([`autograd_gradient`]), which is also the reference the hand-written path is tested against.
+//! The conv VAE has its own hand-written pass ([`crate::conv_gradient`]), which shares the
+//! reparameterisation, KL and BCE steps below. An architecture without one takes candle's
+//! autograd over [`crate::loss::negative_elbo_with_noise`] ([`autograd_gradient`]), which is also
+//! the reference both hand-written passes are tested against.
 
 use candle_core::backprop::GradStore;
 use candle_core::{Module, Result, Tensor};
