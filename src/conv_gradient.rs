@@ -22,7 +22,10 @@ use candle_core::{bail, Result, Tensor};
 
 use crate::arch::conv::{KERNEL, WINDOW};
 use crate::arch::unfold::Patches;
-use crate::gradient::{add_bias, bce_gradient, posterior_gradient, reparameterise};
+use crate::gradient::{
+    add_bias, bce_gradient, posterior_gradient, relu_backward_in_place as relu_backward, relu_with_bias_in_place as relu_with_bias,
+    reparameterise, rows as values,
+};
 use crate::matmul::{column_sums, matmul, swap_axes, View};
 use crate::model::Vae;
 use crate::parallel::{Minibatch, PartGradient};
@@ -201,28 +204,5 @@ fn with_labels<'a>(m: &'a [f32], width: usize, labels: Option<&[f32]>, classes: 
         }
         (None, _) => bail!("this conditional VAE needs a label for every input"),
         (Some(y), _) => bail!("{} label values do not make one-hot rows of {classes} for {} images", y.len(), m.len() / width.max(1)),
-    }
-}
-
-/// The values of a tensor as one row-major vector.
-fn values(t: &Tensor) -> Result<Vec<f32>> {
-    t.flatten_all()?.to_vec1()
-}
-
-/// relu(m + bias) in place, rows `bias.len()` wide.
-fn relu_with_bias(m: &mut [f32], bias: &[f32]) {
-    for row in m.chunks_exact_mut(bias.len().max(1)) {
-        for (v, &b) in row.iter_mut().zip(bias) {
-            *v = (*v + b).max(0.0);
-        }
-    }
-}
-
-/// Zeroes the gradient `d` where the ReLU's output `out` was not positive.
-fn relu_backward(d: &mut [f32], out: &[f32]) {
-    for (d, &o) in d.iter_mut().zip(out) {
-        if o <= 0.0 {
-            *d = 0.0;
-        }
     }
 }

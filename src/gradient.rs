@@ -290,7 +290,7 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// The values of a tensor as one row-major vector.
-fn rows(t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn rows(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()?.to_vec1()
 }
 
@@ -299,14 +299,7 @@ fn relu_with_bias(a: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let shape = a.shape().clone();
     let mut values = rows(&a)?;
     match bias {
-        Some(b) => {
-            let b = rows(b)?;
-            for row in values.chunks_exact_mut(b.len()) {
-                for (v, &bias) in row.iter_mut().zip(&b) {
-                    *v = (*v + bias).max(0.0);
-                }
-            }
-        }
+        Some(b) => relu_with_bias_in_place(&mut values, &rows(b)?),
         None => values.iter_mut().for_each(|v| *v = v.max(0.0)),
     }
     Tensor::from_vec(values, shape, a.device())
@@ -316,10 +309,24 @@ fn relu_with_bias(a: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
 fn relu_backward(d_out: Tensor, out: &Tensor) -> Result<Tensor> {
     let shape = d_out.shape().clone();
     let mut d = rows(&d_out)?;
-    for (d, &o) in d.iter_mut().zip(&rows(out)?) {
+    relu_backward_in_place(&mut d, &rows(out)?);
+    Tensor::from_vec(d, shape, d_out.device())
+}
+
+/// relu(m + bias) in place, rows `bias.len()` wide.
+pub(crate) fn relu_with_bias_in_place(m: &mut [f32], bias: &[f32]) {
+    for row in m.chunks_exact_mut(bias.len().max(1)) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            *v = (*v + b).max(0.0);
+        }
+    }
+}
+
+/// Zeroes the gradient `d` where the ReLU's output `out` was not positive.
+pub(crate) fn relu_backward_in_place(d: &mut [f32], out: &[f32]) {
+    for (d, &o) in d.iter_mut().zip(out) {
         if o <= 0.0 {
             *d = 0.0;
         }
     }
-    Tensor::from_vec(d, shape, d_out.device())
 }
