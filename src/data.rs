@@ -152,6 +152,19 @@ impl Dataset {
         Self { pixels: Arc::clone(&self.pixels), labels: Arc::clone(&self.labels), len: n.min(self.len), shape: self.shape }
     }
 
+    /// `n` images held out evenly spaced through the set (image i when ⌊(i+1)·n/len⌋ steps up)
+    /// and the rest: `(train, held_out)`. Pictures sorted by label folder keep every label in both.
+    pub fn split_evenly(&self, n: usize) -> Result<(Self, Self)> {
+        let len = self.len;
+        let held = |i: usize| (i + 1) * n / len.max(1) > i * n / len.max(1);
+        let part = |keep: bool| {
+            let indices: Vec<usize> = (0..len).filter(|&i| held(i) == keep).collect();
+            let pixels = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
+            Self::from_pixels(self.shape, pixels, indices.iter().map(|&i| self.labels[i]).collect())
+        };
+        Ok((part(false)?, part(true)?))
+    }
+
     /// Images `range` scaled to [0, 1], row-major: range.len()·P values.
     pub fn pixels_f32(&self, range: std::ops::Range<usize>) -> Vec<f32> {
         let (start, end) = (range.start.min(self.len), range.end.min(self.len));

@@ -6,6 +6,7 @@
 
 pub mod anomaly;
 pub mod arch;
+pub mod archive;
 pub mod compress;
 pub mod conditional;
 pub mod conv_gradient;

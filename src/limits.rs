@@ -27,3 +27,9 @@ pub const PICTURE_SIZES: [usize; 5] = [16, 28, 32, 48, 64];
 pub const MAX_PICTURE_SIDE: usize = 16_384;
 /// Most pixels of a decoded picture (32 Mi: a 32-megapixel photo; 128 MiB as RGBA).
 pub const MAX_PICTURE_PIXELS: usize = 1 << 25;
+/// Most files a `.zip` of pictures may list.
+pub const MAX_ARCHIVE_ENTRIES: usize = 100_000;
+/// Most bytes one file unpacked from a `.zip` may have (a zip bomb stops here).
+pub const MAX_ARCHIVE_FILE_BYTES: u64 = 64 << 20;
+/// Most bytes all the files unpacked from one `.zip` may have together.
+pub const MAX_ARCHIVE_BYTES: u64 = 2 << 30;

@@ -116,6 +116,73 @@ impl Preprocess {
     }
 }
 
+impl Fit {
+    /// `crop` or `pad`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "crop" => Ok(Fit::Crop),
+            "pad" => Ok(Fit::Pad),
+            other => bail!("`{other}` is not a fit (crop or pad)"),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fit::Crop => "crop",
+            Fit::Pad => "pad",
+        }
+    }
+}
+
+/// `RRGGBB` (or `#RRGGBB`) hex as a colour.
+pub fn parse_colour(s: &str) -> Result<[u8; 3]> {
+    let hex = s.trim_start_matches('#');
+    let byte = |i: usize| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
+    match (hex.len(), byte(0), byte(2), byte(4)) {
+        (6, Some(r), Some(g), Some(b)) => Ok([r, g, b]),
+        _ => bail!("`{s}` is not a colour as RRGGBB hex (ffffff is white)"),
+    }
+}
+
+/// The labels of pictures from their paths relative to the set's root (`/`-separated): a
+/// picture in a folder belongs to its first-level folder, and the label names are those folders
+/// sorted. Returns the names and each picture's label; with no folders at all, every picture is
+/// label 0 of one unlabelled class (no names). A picture outside the folders of a set that has
+/// some gets `None` (skipped: it has no label).
+pub fn label_folders<S: AsRef<str>>(paths: &[S]) -> Result<(Vec<String>, Vec<Option<u8>>)> {
+    let folder = |path: &str| path.split_once('/').map(|(first, _)| first.to_string());
+    let mut names: Vec<String> = paths.iter().filter_map(|p| folder(p.as_ref())).collect();
+    names.sort();
+    names.dedup();
+    let most = crate::limits::MAX_CLASSES.min(256); // labels are stored as bytes
+    if names.len() > most {
+        bail!("{} label folders, more than {most}", names.len());
+    }
+    let labels = paths
+        .iter()
+        .map(|p| match folder(p.as_ref()) {
+            Some(f) => names.binary_search(&f).ok().map(|i| i as u8),
+            None if names.is_empty() => Some(0),
+            None => None,
+        })
+        .collect();
+    Ok((names, labels))
+}
+
+/// How many of `n` pictures are held out for evaluation when none is named: 10%, at least one.
+pub fn held_out_count(n: usize) -> usize {
+    (n / 10).max(1)
+}
+
+/// "3 files skipped: a is …; b is …", or nothing when no file was skipped.
+pub fn skipped_line(skipped: &[String]) -> Option<String> {
+    match skipped.len() {
+        0 => None,
+        1 => Some(format!("1 file skipped: {}", skipped[0])),
+        n => Some(format!("{n} files skipped: {}", skipped.join("; "))),
+    }
+}
+
 /// Area-averaging resize of an RGB square of side `from` to side `to`, separably: each output
 /// pixel averages the source interval [i·from/to, (i+1)·from/to) in each direction.
 fn resize_square(rgb: &[f32], from: usize, to: usize) -> Vec<f32> {

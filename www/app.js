@@ -22,6 +22,7 @@ import { AnomalyPanel } from './uses/anomaly.js';
 import { StyleTransferPanel } from './uses/style-transfer.js';
 import { CompressPanel, parseShareHash } from './uses/compress.js';
 import { BlurPanel } from './uses/blur.js';
+import { PicturesPanel, droppedFiles, inkAsRgba } from './pictures.js';
 
 const state = {
   model: null,
@@ -31,6 +32,8 @@ const state = {
   drawingMu: null,
   loadedTest: null, // { index, image, version }: a test image loaded into the pad, exact until the ink changes
   testSets: new Map(), // dataset → Promise<ImageSet>
+  own: null, // your pictures as loaded now (see www/pictures.js), or null
+  ownTestSets: new WeakMap(), // a picture set → Promise<ImageSet> of its held-out images
   scatterJob: 0,
 };
 
@@ -159,13 +162,20 @@ const describeShape = (s) => `${s.channels}×${s.height}×${s.width}`;
 
 const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
 
+/** The drawing as the current model's input: MNIST's digit frame, or a picture set's preprocessing. */
+function drawingInput(canvas) {
+  const ink = pad.ink();
+  if (!state.pictureOptions) return wasm().drawingToInput(ink, canvas.width, canvas.height);
+  return Float32Array.from(state.pictureOptions.apply(inkAsRgba(ink), canvas.width, canvas.height), (v) => v / 255);
+}
+
 /** Re-encodes the drawing: input preview, reconstruction, latent readout and map marker. */
 function updateReconstruction() {
   const t0 = performance.now();
   const canvas = $('draw-canvas');
   if (state.loadedTest && state.loadedTest.version !== pad.version) state.loadedTest = null; // edited: a drawing now
   const input = state.loadedTest ? state.loadedTest.image
-    : pad.isEmpty ? new Float32Array(0) : wasm().drawingToInput(pad.ink(), canvas.width, canvas.height);
+    : pad.isEmpty ? new Float32Array(0) : drawingInput(canvas);
   inputChanged();
   if (input.length === 0) {
     state.drawing = state.drawingMu = null;
@@ -176,10 +186,11 @@ function updateReconstruction() {
     return;
   }
   state.drawing = input;
-  paintImage($('input-preview'), input, state.loadedTest ? state.loadedTest.shape : drawingShape());
+  const inputShape = state.loadedTest ? state.loadedTest.shape : state.pictureOptions ? shapeOf(state.model) : drawingShape();
+  paintImage($('input-preview'), input, inputShape);
   if (!state.model) return;
   if (input.length !== state.model.pixels) {
-    $('drawing-latent').textContent = `This model reads ${describeShape(state.model)} images; the input is ${describeShape(state.loadedTest?.shape ?? drawingShape())}.`;
+    $('drawing-latent').textContent = `This model reads ${describeShape(state.model)} images; the input is ${describeShape(inputShape)}.`;
     return;
   }
   const { mu, logVar } = state.model.encode(input);
@@ -201,22 +212,61 @@ function setupDims(L) {
   }
 }
 
-function setupLegend(dataset) {
-  $('legend').replaceChildren(...CLASS_NAMES[dataset].map((name, i) => {
+function setupLegend(names) {
+  $('legend').replaceChildren(...names.map((name, i) => {
     const li = document.createElement('li');
     li.textContent = name;
-    li.style.setProperty('--swatch', CLASS_COLOURS[i]);
+    li.style.setProperty('--swatch', CLASS_COLOURS[i % CLASS_COLOURS.length]);
     return li;
   }));
 }
 
+/**
+ * The test images of `dataset`: MNIST's or Fashion-MNIST's test split, or for `own` the held-out
+ * images of the picture set the current model was trained on (else the pictures loaded now).
+ */
 function testSet(dataset) {
+  if (dataset === 'own') return ownTestSet(state.entry?.own ?? state.own);
   if (!state.testSets.has(dataset)) {
     const urls = testSetUrls(dataset);
     state.testSets.set(dataset, Promise.all([fetchBytes(urls.images), fetchBytes(urls.labels)])
       .then(([images, labels]) => new (wasm().ImageSet)(images, labels)));
   }
   return state.testSets.get(dataset);
+}
+
+function ownTestSet(own) {
+  if (!own) return Promise.reject(new Error('no pictures are loaded: load the pictures this model was trained on in “Your pictures”'));
+  if (!state.ownTestSets.has(own)) {
+    state.ownTestSets.set(own, Promise.resolve().then(() => {
+      const full = wasm().ImageSet.fromPixels(own.channels, own.size, own.pixels, own.labels);
+      try {
+        return full.heldOut(wasm().heldOutCount(own.count));
+      } finally {
+        full.free();
+      }
+    }));
+  }
+  return state.ownTestSets.get(own);
+}
+
+/** The class names of `entry`'s data: the digits, Fashion-MNIST's items, or a picture set's label folders. */
+function classNames(entry, model) {
+  if (entry.dataset !== 'own') return CLASS_NAMES[entry.dataset] ?? [];
+  if (entry.own) return entry.own.names.length ? entry.own.names : ['your pictures'];
+  const labels = JSON.parse(model.metadata).labels;
+  return labels ? JSON.parse(labels) : ['your pictures'];
+}
+
+/**
+ * How a drawing becomes the input of a model of your own pictures: the pad's ink as white on
+ * black, through the set's options (the model's size and channels); null for MNIST models.
+ */
+function pictureOptions(entry, model) {
+  if (entry?.dataset !== 'own') return null;
+  const meta = JSON.parse(model.metadata);
+  const o = entry.own?.options ?? { fit: meta.fit ?? 'crop', background: meta.background ?? 'ffffff', invert: meta.invert === 'true' };
+  return new (wasm().PictureOptions)(model.height, model.channels === 3, o.fit, o.background, o.invert);
 }
 
 /** Encodes the test set's means in slices between frames, then scatters them on the map. */
@@ -267,7 +317,9 @@ function activateModel(model, bytes, entry, live = false) {
   afterFirstGrid(() => modelChanged(live));
   onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
   if (sameShape) return; // weights streaming in: nothing else about the page changes
-  setupLegend(entry.dataset);
+  state.pictureOptions?.free();
+  state.pictureOptions = pictureOptions(entry, model);
+  setupLegend(classNames(entry, model));
   explainModel($('explain'), model, entry.label);
   if (live) return;
   setProgress(1);
@@ -276,10 +328,10 @@ function activateModel(model, bytes, entry, live = false) {
 }
 
 /** Adds (or replaces) a model entry that carries its own bytes, e.g. one trained in this tab. */
-function customEntry(file, label, dataset, bytes) {
+function customEntry(file, label, dataset, bytes, own = null) {
   // Option values are file names; a loaded file never shadows a shipped model of the same name.
   const value = MODELS.some((m) => m.file === file) ? file.replace(/(\.safetensors)?$/, ' (loaded)$1') : file;
-  const entry = { file: value, label, dataset, bytes };
+  const entry = { file: value, label, dataset, bytes, own };
   state.entries = [...state.entries.filter((e) => e.file !== value), entry];
   return entry;
 }
@@ -305,16 +357,23 @@ async function paintTestReconstructions() {
   paintTiles($('train-recons'), images, state.model, 8, 2);
 }
 
-/** Validates `bytes` as a model and makes it active; on failure the current model stays. */
-function useWeights(bytes, name, { live = false, dataset = state.entry?.dataset ?? 'mnist' } = {}) {
+/**
+ * Validates `bytes` as a model and makes it active; on failure the current model stays. A file
+ * trained on pictures (`vae train --images`, or in a tab) is explored on the pictures `own`
+ * (those it was trained on), else on the pictures loaded now when they have its shape.
+ */
+function useWeights(bytes, name, { live = false, dataset, own = null } = {}) {
   const model = new (wasm().Model)(bytes); // throws with the reason on a bad file
+  const meta = JSON.parse(model.metadata);
+  dataset ??= meta.dataset === 'images' ? 'own' : ['mnist', 'fashion'].includes(meta.dataset) ? meta.dataset : state.entry?.dataset ?? 'mnist';
+  if (dataset === 'own' && !own && state.own && state.own.size === model.height && state.own.channels === model.channels) own = state.own;
   if (model.classes > 0) {
     const classes = model.classes;
     model.free();
     throw new Error(`${name} is a conditional VAE (${classes} label inputs); the explorer takes plain VAEs. The shipped conditional models are in the style-transfer panel.`);
   }
   const label = live ? `Trained in this tab (${model.description})` : `File: ${name}`;
-  activateModel(model, bytes, customEntry(name, label, dataset, bytes), live);
+  activateModel(model, bytes, customEntry(name, label, dataset, bytes, own), live);
 }
 
 function bindControls() {
@@ -370,17 +429,42 @@ function bindTraining() {
   const training = new TrainingPanel({
     onWeights: (bytes, info) => {
       try {
-        useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset });
+        useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset, own: info.config.own ?? null });
       } catch (err) {
         showError(err, 'trained weights');
       }
     },
     onScatter: (scatter) => map.setScatter(scatter),
     currentWeights: () => state.model.toSafetensors(),
+    ownSet: () => state.own,
     // While it trains, the training worker decodes the grid: the grid workers would need cores it uses.
     onState: (s, trainerGrid) => map.useWorkers(s === 'running' ? trainerGrid : gridWorkers),
   });
+  const pictures = new PicturesPanel({
+    onSet: (set) => {
+      state.own = set.count > 0 ? set : null;
+      const option = $('train-dataset').querySelector('option[value="own"]');
+      option.disabled = set.count < 2;
+      option.textContent = set.count ? `your pictures (${set.count})` : 'your pictures';
+      if (set.count < 2 && $('train-dataset').value === 'own') $('train-dataset').value = 'mnist';
+    },
+  });
+  $('images-use').addEventListener('click', () => {
+    $('train-dataset').value = 'own';
+    $('train-dataset').dispatchEvent(new Event('change'));
+    $('train-panel').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    setStatus(`Training will use your ${state.own.count} pictures (${state.own.channels === 3 ? 'colour' : 'grey'} ${state.own.size}×${state.own.size}), `
+      + `${wasm().heldOutCount(state.own.count)} held out. Press Start.`);
+  });
+  $('add-to-set').addEventListener('click', () => {
+    if (pad.isEmpty) return setStatus('Draw something first: Add to set adds the drawing to your pictures.');
+    const canvas = $('draw-canvas');
+    pictures.addRgba('drawing', inkAsRgba(pad.ink()), canvas.width, canvas.height);
+    pad.clear();
+    return undefined;
+  });
   bindWeightsFiles({
+    dropOther: (dataTransfer) => droppedFiles(dataTransfer).then((files) => pictures.addFiles(files)).catch((err) => showError(err, 'dropped files')),
     current: () => state.model && { bytes: state.model.toSafetensors(), model: state.model },
     load: (bytes, name) => {
       useWeights(bytes, name);
@@ -429,6 +513,13 @@ function exposeDebugHooks(training) {
     panicWorker: () => training.worker?.postMessage({ type: 'debug-panic' }),
     panicHelper: () => training.worker?.postMessage({ type: 'debug-panic-helper' }),
     panicGridWorker: () => gridWorkers?.debugPanic(),
+    currentWeights: () => state.model.toSafetensors(),
+    /** The posterior mean of picture `i` of your pictures (in path order) under the current model. */
+    encodePicture: (i) => {
+      const per = state.own.channels * state.own.size * state.own.size;
+      const image = Float32Array.from(state.own.pixels.subarray(i * per, (i + 1) * per), (v) => v / 255);
+      return Array.from(state.model.encode(image).mu);
+    },
   };
 }
 

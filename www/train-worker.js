@@ -20,7 +20,7 @@
 // applies the same gradient, so it stays in step), then keeps two workers only if they were
 // clearly faster. On a two-core machine two workers leave the page's main thread no core of its
 // own, so there they must be faster still (TWO_WORKERS_GAIN).
-import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
+import init, { ImageSet, Model, Trainer, debugPanic, heldOutCount } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
 
 const SLICE_MS = 40;
@@ -72,6 +72,17 @@ async function imageSet(dataset, split) {
   return sets.get(key);
 }
 
+/** Your pictures (`config.own`, from www/pictures.js): the training images and the held-out ones, as the CLI splits them. */
+function ownSets(own) {
+  const full = ImageSet.fromPixels(own.channels, own.size, own.pixels, own.labels);
+  try {
+    const held = heldOutCount(own.count);
+    return [full.withoutHeldOut(held), full.heldOut(held)];
+  } finally {
+    full.free();
+  }
+}
+
 /** Counts starts and resets: a start still loading when a newer one (or a reset) comes gives up. */
 let starts = 0;
 
@@ -84,12 +95,18 @@ async function start(config) {
   const cores = config.cores === 2 || auto ? 2 : 1;
   if (cores === 1) stopHelper(); // one left from an earlier two-worker run
   const helperReady = cores === 2 ? startHelper(config) : null;
-  const [train, test] = await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
+  const own = config.dataset === 'own';
+  const [train, test] = own ? ownSets(config.own) : await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
   if (generation !== starts) return;
-  const trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, config.dataset, config.arch, config.latent, config.hidden,
-    config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined);
+  let trainer;
+  try {
+    trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, own ? 'images' : config.dataset, config.arch, config.latent, config.hidden,
+      config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined, config.extra ?? undefined);
+  } finally {
+    if (own) train.free(); // the trainer keeps its own copy
+  }
   // While measuring, the phase says how many workers step (the helper runs from the start either way).
-  job = { trainer, config, test, cores: auto ? CALIBRATION[0].workers : cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
+  job = { trainer, config, test, ownTest: own ? test : null, cores: auto ? CALIBRATION[0].workers : cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
     shown: null, gridMs: 0,
     calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null };
   const j = job;
@@ -119,6 +136,7 @@ function stop() {
     job.running = false;
     job.stopped = true;
     job.shown?.model?.free();
+    job.ownTest?.free();
     if (!job.busy) job.trainer.free();
     job = null;
   }
@@ -166,7 +184,9 @@ function startHelper(config) {
   }
   helper.waiting?.reject(new Error('superseded'));
   helper.waiting = null;
-  helper.worker.postMessage({ type: 'helper-start', config });
+  // The helper needs the images' shape, not the pictures themselves.
+  const own = config.own && { channels: config.own.channels, size: config.own.size };
+  helper.worker.postMessage({ type: 'helper-start', config: { ...config, own } });
   return fromHelper('helper-ready');
 }
 
@@ -242,7 +262,8 @@ async function onHelperMessage(msg) {
     helperTrainer = null;
     await wasmReady;
     const c = msg.config;
-    helperTrainer = Trainer.helper(c.arch, c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
+    const [channels, side] = c.own ? [c.own.channels, c.own.size] : [1, 28];
+    helperTrainer = Trainer.helper(channels, side, c.arch, c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
     post({ type: 'helper-ready' });
   } else if (msg.type === 'helper-step') {
     const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.batchSize);

@@ -16,10 +16,11 @@ export class TrainingPanel {
    * `onWeights(bytes, info)` receives each posted set of weights; `onScatter(scatter)` the test-set
    * means at epoch ends; `currentWeights()` returns the active model's bytes (for fine-tuning);
    * `onState(state, grid)` hears each change of state; while it is `running`, `grid` decodes the
-   * latent map's grid in the training worker (see www/train-worker.js).
+   * latent map's grid in the training worker (see www/train-worker.js); `ownSet()` returns your
+   * pictures (www/pictures.js), the data of `dataset: 'own'`.
    */
-  constructor({ onWeights, onScatter, currentWeights, onState }) {
-    Object.assign(this, { onWeights, onScatter, currentWeights, onState });
+  constructor({ onWeights, onScatter, currentWeights, onState, ownSet }) {
+    Object.assign(this, { onWeights, onScatter, currentWeights, onState, ownSet });
     this.grid = new TrainerGrid(this);
     this.worker = null;
     this.workerMemoryBytes = 0;
@@ -81,10 +82,21 @@ export class TrainingPanel {
       [!(config.lr > 0 && config.lr <= 10), 'learning rate must be in (0, 10]'],
       [!(config.batch >= 1 && config.batch <= 4096), 'batch size must be 1–4096'],
       [!(config.epochs >= 1 && config.epochs <= 1000), 'epochs must be 1–1000'],
-      [!(config.subset >= 100), 'the subset needs at least 100 images'],
+      [config.dataset !== 'own' && !(config.subset >= 100), 'the subset needs at least 100 images'],
+      [config.dataset === 'own' && !(this.ownSet()?.count >= 2), 'load at least two of your pictures first (Your pictures, above)'],
       [!(Number.isInteger(config.seed) && config.seed >= 0), 'the seed must be a whole number ≥ 0'],
     ].find(([isBad]) => isBad);
     if (bad) throw new Error(bad[1]);
+    if (config.dataset === 'own') {
+      const own = this.ownSet();
+      // The set as it is now: loading more pictures later does not change what this run trains on.
+      config.own = own;
+      config.subset = own.count;
+      const { fit, background, invert } = own.options;
+      config.extra = JSON.stringify({
+        labels: JSON.stringify(own.names), images: 'your pictures (in the browser)', fit, background, invert: String(invert),
+      });
+    }
     return config;
   }
 

@@ -4,9 +4,11 @@ import { showError } from './status.js';
 
 /**
  * `current()` returns { bytes, model } of the active model (or null); `load(bytes, name)` makes a
- * file the active model and throws with the reason when it is not a valid VAE.
+ * file the active model and throws with the reason when it is not a valid VAE. A drop that is not
+ * one `.safetensors` file (pictures, folders, a .zip) goes to `dropOther(dataTransfer)`, called
+ * while the drop event lasts.
  */
-export function bindWeightsFiles({ current, load }) {
+export function bindWeightsFiles({ current, load, dropOther }) {
   document.getElementById('weights-download').addEventListener('click', () => {
     try {
       const active = current();
@@ -44,7 +46,8 @@ export function bindWeightsFiles({ current, load }) {
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     document.body.classList.remove('dragging');
-    const file = e.dataTransfer?.files?.[0];
-    if (file) loadFile(file);
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length === 1 && /\.safetensors$/i.test(files[0].name)) loadFile(files[0]);
+    else if (e.dataTransfer) dropOther(e.dataTransfer);
   });
 }

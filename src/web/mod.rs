@@ -7,10 +7,12 @@ use crate::{grid, preprocess, scatter};
 
 mod apps;
 mod model;
+mod pictures;
 mod trainer;
 
 pub use apps::Inpainter;
 pub use model::{ImageSet, Model};
+pub use pictures::{PictureOptions, ZipPictures};
 pub use trainer::Trainer;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {

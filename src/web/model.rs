@@ -126,6 +126,15 @@ impl Model {
         score.to_vec1::<f32>().map(|v| v[0]).map_err(js_error)
     }
 
+    /// The ascending quantile table of the anomaly scores (`samples` draws each) of every image
+    /// of `set`: what `percentileOf` ranks a score against (a picture set's held-out images).
+    #[wasm_bindgen(js_name = anomalyTable)]
+    pub fn anomaly_table(&mut self, set: &ImageSet, samples: usize) -> Result<Vec<f32>, JsError> {
+        set.data.check_shape(self.vae.config().shape).map_err(js_error)?;
+        let scores = anomaly::score_dataset(&self.vae, &set.data, samples, &mut self.rng).map_err(js_error)?;
+        Ok(anomaly::quantile_table(&scores, anomaly::QUANTILE_POINTS))
+    }
+
     /// The IWAE estimate of −log p(x) of one image with `k` importance samples, in nats.
     pub fn iwae(&mut self, image: &[f32], k: usize, label: Option<u8>) -> Result<f32, JsError> {
         let (x, y) = self.model_input(image, label.as_ref().map(std::slice::from_ref))?;

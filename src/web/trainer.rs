@@ -8,7 +8,7 @@ use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
-use crate::{Arch, VaeConfig};
+use crate::{Arch, ImageShape, VaeConfig};
 
 use super::{js_error, named, ImageSet};
 
@@ -22,6 +22,8 @@ pub struct Trainer {
     train: Dataset,
     heldout: Dataset,
     dataset: String,
+    /// More metadata for the weights file.
+    extra: Metadata,
     last_heldout: Option<train::ElboStats>,
     /// The minibatch of a two-worker step in progress.
     batch: Option<Minibatch>,
@@ -32,8 +34,10 @@ pub struct Trainer {
 #[wasm_bindgen]
 impl Trainer {
     /// A trainer over the first `subset` images of `train`, held-out loss on the first
-    /// `heldout_count` images of `heldout`. With `init` (safetensors bytes) it fine-tunes that
-    /// model (its sizes win over `latent` and `hidden`); otherwise it starts from scratch.
+    /// `heldout_count` images of `heldout`, for a model of the images' shape. With `init`
+    /// (safetensors bytes) it fine-tunes that model (its sizes win over `latent` and `hidden`);
+    /// otherwise it starts from scratch. `extra`: a JSON object of string entries the weights'
+    /// metadata also records (a picture set's label names and preprocessing).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -50,10 +54,28 @@ impl Trainer {
         batch_size: usize,
         seed: u64,
         init: Option<Vec<u8>>,
+        extra: Option<String>,
     ) -> Result<Trainer, JsError> {
-        let trainer = new_trainer(&arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let shape = train.data.shape();
+        let trainer = new_trainer(shape, &arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        train.data.check_shape(trainer.config().vae.shape).map_err(js_error)?;
+        heldout.data.check_shape(shape).map_err(js_error)?;
+        let extra: Metadata = match extra {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| JsError::new(&format!("the extra metadata is not a JSON object of strings: {e}")))?,
+            None => Metadata::new(),
+        };
         let train = train.data.take(subset.max(1));
-        Ok(Trainer { trainer, train, heldout: heldout.data.take(heldout_count), dataset, last_heldout: None, batch: None, pending: None })
+        Ok(Trainer {
+            trainer,
+            train,
+            heldout: heldout.data.take(heldout_count),
+            dataset,
+            extra,
+            last_heldout: None,
+            batch: None,
+            pending: None,
+        })
     }
 
     /// One optimiser step on the next minibatch; returns `{ negElbo, recon, kl, batchSize,
@@ -70,10 +92,12 @@ impl Trainer {
     // computes the second (`partGradientOf`); they swap flat gradients and loss sums (`partSums`),
     // and both apply the sum (`finishStep`), so both hold the same weights after every step.
 
-    /// A trainer with no data for the second worker: the same arguments as the first's give the
-    /// same initial weights and optimiser.
+    /// A trainer with no data for the second worker: the same arguments as the first's (and its
+    /// images' `channels` × `side` × `side`) give the same initial weights and optimiser.
     #[allow(clippy::too_many_arguments)]
     pub fn helper(
+        channels: usize,
+        side: usize,
         arch: String,
         latent: usize,
         hidden: usize,
@@ -83,9 +107,20 @@ impl Trainer {
         seed: u64,
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
-        let trainer = new_trainer(&arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let shape = ImageShape::new(channels, side, side).map_err(js_error)?;
+        let trainer = new_trainer(shape, &arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
         let none = Dataset::from_pixels(trainer.config().vae.shape, Vec::new(), Vec::new()).map_err(js_error)?;
-        Ok(Trainer { trainer, train: none.clone(), heldout: none, dataset: String::new(), last_heldout: None, batch: None, pending: None })
+        let extra = Metadata::new();
+        Ok(Trainer {
+            trainer,
+            train: none.clone(),
+            heldout: none,
+            dataset: String::new(),
+            extra,
+            last_heldout: None,
+            batch: None,
+            pending: None,
+        })
     }
 
     /// Draws the next minibatch and its noise for a two-worker step; returns its size.
@@ -196,6 +231,7 @@ impl Trainer {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        meta.extend(self.extra.clone());
         if let Some(h) = self.last_heldout {
             meta.insert("heldout_neg_elbo".into(), format!("{:.4}", h.neg_elbo));
             meta.insert("heldout_images".into(), h.n.to_string());
@@ -288,10 +324,11 @@ impl Trainer {
     }
 }
 
-/// A trainer of a fresh MNIST-shaped model of architecture `arch` (`mlp`: 784-`hidden`-`latent`;
-/// `conv`), or of the model in `init` (safetensors bytes).
+/// A trainer of a fresh model of architecture `arch` (`mlp`: P-`hidden`-`latent`; `conv`) for
+/// images of `shape`, or of the model in `init` (safetensors bytes; it must read `shape`).
 #[allow(clippy::too_many_arguments)]
 fn new_trainer(
+    shape: ImageShape,
     arch: &str,
     latent: usize,
     hidden: usize,
@@ -306,12 +343,15 @@ fn new_trainer(
         "conv" => Arch::CONV,
         other => return Err(JsError::new(&format!("unknown architecture `{other}` (expected mlp or conv)"))),
     };
-    let vae = VaeConfig { arch, ..VaeConfig::new(latent, hidden) };
+    let vae = VaeConfig { arch, shape, ..VaeConfig::new(latent, hidden) };
     vae.check().map_err(js_error)?;
     let config = TrainConfig { vae, beta, learning_rate, batch_size, seed };
     match init {
         Some(bytes) => {
             let loaded = weights::load_vae(&bytes, &Device::Cpu).map_err(js_error)?;
+            if loaded.vae.config().shape != shape {
+                return Err(JsError::new(&format!("the model to fine-tune reads {} images; these are {shape}", loaded.vae.config().shape)));
+            }
             train::Trainer::fine_tune(&loaded.vae, config)
         }
         None => train::Trainer::new(config, &Device::Cpu),

@@ -12,6 +12,7 @@ export class AnomalyPanel {
     this.ctx = ctx;
     this.scorers = new Map(); // file → Promise<Model>
     this.tables = new Map(); // file → Promise<Float32Array>
+    this.ownTables = new WeakMap(); // a model of your pictures → its table on the held-out pictures
     this.job = 0;
     for (const id of ['anomaly-k', 'anomaly-model']) $(id).addEventListener('change', () => this.onInput());
   }
@@ -34,6 +35,7 @@ export class AnomalyPanel {
     const sixteen = (m) => m?.shipped && m.file.endsWith('-16d.safetensors');
     const best = sixteen(current) ? current : MODELS.find((m) => m.dataset === current?.dataset && sixteen(m));
     const entry = $('anomaly-model').value === 'best' && best ? best : current;
+    if (entry?.dataset === 'own') return { model: this.ctx.model(), table: await this.ownTable(this.ctx.model()), entry };
     if (!entry?.shipped) return { model: this.ctx.model(), table: null, entry };
     if (entry === current) return { model: this.ctx.model(), table: await this.table(entry), entry };
     if (!this.scorers.has(entry.file)) {
@@ -49,6 +51,14 @@ export class AnomalyPanel {
         .then((bytes) => Float32Array.from(JSON.parse(new TextDecoder().decode(bytes)).quantiles)));
     }
     return this.tables.get(entry.file);
+  }
+
+  /** A model of your pictures is ranked against its held-out pictures, scored here once per model. */
+  async ownTable(model) {
+    if (!this.ownTables.has(model)) {
+      this.ownTables.set(model, this.ctx.testSet('own').then((set) => model.anomalyTable(set, SAMPLES)).catch(() => null));
+    }
+    return this.ownTables.get(model);
   }
 
   onInput() {
@@ -78,9 +88,10 @@ export class AnomalyPanel {
     const pct = this.ctx.wasm().percentileOf(table, score);
     $('anomaly-mark').style.left = `${pct}%`;
     const unusual = pct >= UNUSUAL;
-    const kind = entry.dataset === 'fashion' ? 'item' : 'digit';
+    const kind = entry.dataset === 'fashion' ? 'item' : entry.dataset === 'own' ? 'picture' : 'digit';
+    const images = entry.dataset === 'own' ? 'held-out pictures' : 'test images';
     show(score.toFixed(1), iwae, pct.toFixed(1), unusual
-      ? `Unusual: scores higher than ${pct.toFixed(1)}% of test images (${entry.label}).`
-      : `Typical ${kind}: ${(100 - pct).toFixed(1)}% of test images score higher (${entry.label}).`, unusual ? 'unusual' : 'typical');
+      ? `Unusual: scores higher than ${pct.toFixed(1)}% of ${images} (${entry.label}).`
+      : `Typical ${kind}: ${(100 - pct).toFixed(1)}% of ${images} score higher (${entry.label}).`, unusual ? 'unusual' : 'typical');
   }
 }

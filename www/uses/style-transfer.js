@@ -60,8 +60,14 @@ export class StyleTransferPanel {
 
   async render() {
     const model = await this.model();
-    const input = this.ctx.input();
+    let input = this.ctx.input();
     let images;
+    if (input && input.image.length !== model.pixels) {
+      // An input of your own pictures' shape: these conditional VAEs read MNIST digits.
+      $('cvae-readout').textContent = `Style transfer needs a conditional VAE of the input's labels; these read 28×28 grey digits and the input has ${input.image.length} values. `
+        + 'The tab trains plain VAEs: train a conditional one on a labelled folder with vae train --images DIR --conditional. Shown: the average style as every digit.';
+      input = null;
+    }
     if (input) {
       const scores = model.labelScores(input.image, 8);
       const order = [...scores.keys()].sort((a, b) => scores[a] - scores[b]);
@@ -70,7 +76,7 @@ export class StyleTransferPanel {
     } else {
       const z = new Float32Array(10 * model.latentSize);
       images = model.decode(z, Uint8Array.from({ length: 10 }, (_, d) => d));
-      $('cvae-readout').textContent = 'No input: the average style (z = 0) as every digit. Draw or load one to transfer its style.';
+      if (!this.ctx.input()) $('cvae-readout').textContent = 'No input: the average style (z = 0) as every digit. Draw or load one to transfer its style.';
     }
     paintEach(this.styles, images, model);
     const el = $('cvae-styles');

@@ -38,27 +38,7 @@ pub fn run(args: EvalArgs) -> CliResult {
     let bytes = read_file(&args.weights)?;
     let loaded = weights::load_vae(&bytes, &device).map_err(|e| format!("{}: {e}", args.weights.display()))?;
     let (test, source) = match &args.pictures.images {
-        Some(dir) => {
-            let shape = loaded.vae.config().shape;
-            if shape.height != shape.width || !matches!(shape.channels, 1 | 3) {
-                return Err(format!("a model of {shape} images cannot read pictures: they become square grey or RGB images").into());
-            }
-            let prep = args.pictures.preprocess(shape.height, shape.channels == 3)?;
-            let set = pictures::load(dir, &prep)?;
-            if let Some(line) = set.skipped_line() {
-                eprintln!("{line}");
-            }
-            if loaded.vae.config().classes > 0 && set.labels.len() != loaded.vae.config().classes {
-                return Err(format!(
-                    "the model has {} labels but {} has {} label folders",
-                    loaded.vae.config().classes,
-                    dir.display(),
-                    set.labels.len()
-                )
-                .into());
-            }
-            (set.data, format!("pictures in {}", dir.display()))
-        }
+        Some(dir) => (pictures::load_for(dir, &args.pictures, loaded.vae.config())?.data, format!("pictures in {}", dir.display())),
         None => (args.dataset.load(Split::Test)?, format!("test images of {}", args.dataset.label())),
     };
     let mut rng = Rng::new(args.seed);

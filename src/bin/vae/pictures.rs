@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use image::{ImageFormat, ImageReader};
 use vae::data::Dataset;
 use vae::limits;
-use vae::picture::{Fit, Preprocess};
+use vae::picture::{self, Fit, Preprocess};
 
 use crate::CliResult;
 
@@ -79,12 +79,7 @@ fn picture_size(s: &str) -> Result<usize, String> {
 }
 
 fn hex_colour(s: &str) -> Result<[u8; 3], String> {
-    let s = s.trim_start_matches('#');
-    let byte = |i: usize| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
-    match (s.len(), byte(0), byte(2), byte(4)) {
-        (6, Some(r), Some(g), Some(b)) => Ok([r, g, b]),
-        _ => Err(format!("`{s}` is not a colour as RRGGBB hex (ffffff is white)")),
-    }
+    picture::parse_colour(s).map_err(vae::error_message)
 }
 
 /// The pictures of a folder as a dataset.
@@ -99,16 +94,26 @@ pub struct PictureSet {
 impl PictureSet {
     /// "3 files skipped: a is …; b is …" or nothing.
     pub fn skipped_line(&self) -> Option<String> {
-        skipped_line(&self.skipped)
+        picture::skipped_line(&self.skipped)
     }
 }
 
-fn skipped_line(skipped: &[String]) -> Option<String> {
-    match skipped.len() {
-        0 => None,
-        1 => Some(format!("1 file skipped: {}", skipped[0])),
-        n => Some(format!("{n} files skipped: {}", skipped.join("; "))),
+/// Loads the pictures under `dir` as a model of `config` reads them (its side and channels, the
+/// rest of the preprocessing from `args`); reports skipped files on stderr.
+pub fn load_for(dir: &Path, args: &PictureArgs, config: vae::VaeConfig) -> CliResult<PictureSet> {
+    let shape = config.shape;
+    if shape.height != shape.width || !matches!(shape.channels, 1 | 3) {
+        return Err(format!("a model of {shape} images cannot read pictures: they become square grey or RGB images").into());
     }
+    let prep = args.preprocess(shape.height, shape.channels == 3)?;
+    let set = load(dir, &prep)?;
+    if let Some(line) = set.skipped_line() {
+        eprintln!("{line}");
+    }
+    if config.classes > 0 && set.labels.len() != config.classes {
+        return Err(format!("the model has {} labels but {} has {} label folders", config.classes, dir.display(), set.labels.len()).into());
+    }
+    Ok(set)
 }
 
 /// Loads every picture under `dir` with `prep`.
@@ -119,42 +124,29 @@ pub fn load(dir: &Path, prep: &Preprocess) -> CliResult<PictureSet> {
     let mut files = Vec::new();
     collect(dir, 0, &mut files).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     files.sort();
-    // The labels: the first path component of files in subfolders.
-    let label_of = |path: &Path| -> Option<String> {
-        let rel = path.strip_prefix(dir).ok()?;
-        let mut parts = rel.components();
-        let first = parts.next()?;
-        parts.next().map(|_| first.as_os_str().to_string_lossy().into_owned())
-    };
-    let mut labels: Vec<String> = files.iter().filter_map(|f| label_of(f)).collect();
-    labels.sort();
-    labels.dedup();
-    // Labels are stored as bytes.
-    let most = limits::MAX_CLASSES.min(256);
-    if labels.len() > most {
-        return Err(format!("{} has {} label folders, more than {most}", dir.display(), labels.len()).into());
-    }
+    // The labels: the first-level folders.
+    let relative: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(dir).unwrap_or(f).components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+        .collect();
+    let (labels, label_of) = picture::label_folders(&relative).map_err(|e| format!("{}: {}", dir.display(), vae::error_message(e)))?;
     let (mut pixels, mut label_ids, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for file in &files {
-        let name = file.strip_prefix(dir).unwrap_or(file).display().to_string();
-        let label = match (label_of(file), labels.is_empty()) {
-            (Some(l), _) => labels.iter().position(|x| *x == l).unwrap_or(0),
-            (None, true) => 0,
-            (None, false) => {
-                skipped.push(format!("{name} is outside the label folders"));
-                continue;
-            }
+    for ((file, name), label) in files.iter().zip(&relative).zip(label_of) {
+        let Some(label) = label else {
+            skipped.push(format!("{name} is outside the label folders"));
+            continue;
         };
         match read_picture(file, prep) {
             Ok(image) => {
                 pixels.extend_from_slice(&image);
-                label_ids.push(label as u8);
+                label_ids.push(label);
             }
             Err(reason) => skipped.push(format!("{name} {reason}")),
         }
     }
     if label_ids.is_empty() {
-        let why = skipped_line(&skipped).map_or_else(|| "has no files".to_string(), |line| format!("has no usable picture ({line})"));
+        let why =
+            picture::skipped_line(&skipped).map_or_else(|| "has no files".to_string(), |line| format!("has no usable picture ({line})"));
         return Err(format!("{} {why}", dir.display()).into());
     }
     let data = Dataset::from_pixels(prep.shape(), pixels, label_ids)?;
@@ -190,7 +182,7 @@ fn read_picture(path: &Path, prep: &Preprocess) -> Result<Vec<u8>, String> {
     let (width, height) = reader.into_dimensions().map_err(|e| format!("is corrupt: {}", vae::error_message(e)))?;
     let (w, h) = (width as usize, height as usize);
     if w.max(h) > limits::MAX_PICTURE_SIDE || w * h > limits::MAX_PICTURE_PIXELS {
-        return Err(format!("is {w}×{h}, larger than the {} pixels a picture may have", limits::MAX_PICTURE_PIXELS));
+        return Err(format!("is {w}×{h}, larger than the {} megapixels a picture may have", limits::MAX_PICTURE_PIXELS >> 20));
     }
     let mut reader = ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| format!("cannot be read: {e}"))?;
     let mut bounds = image::Limits::default();

@@ -94,13 +94,13 @@ pub fn run(args: TrainArgs, threads: usize) -> CliResult {
     let holdout_len = match (args.holdout, test.is_some()) {
         (Some(n), _) => n,
         (None, true) => 0,
-        (None, false) => (full.len() / 10).max(1),
+        (None, false) => vae::picture::held_out_count(full.len()),
     };
     if holdout_len >= full.len() {
         return Err(format!("holding out {holdout_len} leaves no training images out of {}", full.len()).into());
     }
     // Pictures are sorted by label folder, so theirs are held out evenly through the set.
-    let (train, holdout) = if test.is_some() { split_holdout(&full, holdout_len)? } else { split_evenly(&full, holdout_len)? };
+    let (train, holdout) = if test.is_some() { split_holdout(&full, holdout_len)? } else { full.split_evenly(holdout_len)? };
     let classes = if args.conditional { labels.len() } else { 0 };
     if args.conditional && classes < 2 {
         return Err(format!("--conditional needs at least 2 labels (folders); {} has {classes}", source).into());
@@ -218,19 +218,6 @@ fn split_holdout(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
         Dataset::from_pixels(data.shape(), pixels, data.labels()[range].to_vec())
     };
     Ok((part(0..cut)?, part(cut..data.len())?))
-}
-
-/// `n` images held out evenly spaced through `data` (image i when ⌊(i+1)·n/len⌋ steps up), the
-/// rest for training.
-fn split_evenly(data: &Dataset, n: usize) -> CliResult<(Dataset, Dataset)> {
-    let len = data.len();
-    let held = |i: usize| (i + 1) * n / len > i * n / len;
-    let part = |keep: bool| {
-        let indices: Vec<usize> = (0..len).filter(|&i| held(i) == keep).collect();
-        let pixels = indices.iter().flat_map(|&i| data.image(i).iter().copied()).collect();
-        Dataset::from_pixels(data.shape(), pixels, indices.iter().map(|&i| data.labels()[i]).collect())
-    };
-    Ok((part(false)?, part(true)?))
 }
 
 fn metadata(args: &TrainArgs, config: &TrainConfig, epoch: usize, test: &ElboStats, labels: &[String]) -> CliResult<weights::Metadata> {

@@ -1,0 +1,194 @@
+// The picture worker: turns your own pictures into a set of model images, off the main thread.
+// It holds the pictures (files, files unpacked from a .zip, drawings and webcam frames as RGBA)
+// and, for the current options, each one's model image or the reason it was skipped. The browser
+// decodes (`createImageBitmap`, then an `OffscreenCanvas` for the RGBA bytes); the wasm module
+// does the rest exactly as `vae train --images` does: the size check from the header, the
+// preprocessing (src/picture.rs), the labels from first-level folders, the .zip reading.
+//
+// Messages in: `add` { files: [{ path, file }] } (a .zip among them is unpacked), `add-rgba`
+// { path, rgba, width, height }, `options` { size, colour, fit, background, invert }, `clear`.
+// Messages out: `progress` { done, total, seconds }, then `set` { count, channels, size, pixels,
+// labels, names, paths, skipped, seconds } after every change; `error` { message }.
+import init, { PictureOptions, ZipPictures, pictureSize, pictureHeaderBytes, labelFolders } from '../pkg/vae.js';
+
+const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+/** Pictures decoded at once (the browser decodes them off this thread). */
+const IN_FLIGHT = 16;
+const PROGRESS_EVERY_MS = 100;
+
+/** Every picture, in the order added: { path, blob } or { path, rgba, width, height }. */
+let pictures = [];
+/** Reasons for entries that never became pictures (a bad .zip, a path outside the archive). */
+let rejected = [];
+/** For the current options: path → { image } or { reason }. */
+let results = new Map();
+let options = { size: 28, colour: false, fit: 'crop', background: 'ffffff', invert: false };
+let prep = null;
+/** Counts runs: a run overtaken by a newer change stops posting. */
+let run = 0;
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+const isZip = (path) => /\.zip$/i.test(path);
+
+/** Adds `path` (made unique: two pictures may not share one) to the pictures. */
+function addPicture(picture) {
+  const taken = new Set(pictures.map((p) => p.path));
+  let { path } = picture;
+  for (let n = 2; taken.has(path); n++) path = picture.path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
+  pictures.push({ ...picture, path });
+}
+
+/** Unpacks a .zip into pictures in the zip's folder; what it refuses goes to `rejected`. */
+async function addZip(path, file) {
+  const folder = path.slice(0, path.lastIndexOf('/') + 1);
+  let zip;
+  try {
+    zip = new ZipPictures(new Uint8Array(await file.arrayBuffer()));
+  } catch (err) {
+    rejected.push(`${path} is ${err.message}`);
+    return;
+  }
+  try {
+    for (const reason of zip.skipped()) rejected.push(`${path}: ${reason}`);
+    const names = Array.from({ length: zip.length }, (_, i) => zip.name(i));
+    const inner = stripCommonRoot(names);
+    for (let i = 0; i < zip.length; i++) {
+      try {
+        addPicture({ path: folder + inner[i], blob: new Blob([zip.read(i)]) });
+      } catch (err) {
+        rejected.push(`${path}: ${names[i]} ${err.message}`);
+      }
+    }
+  } finally {
+    zip.free();
+  }
+}
+
+/**
+ * Paths relative to the set's root: when every path lies in one top folder (a folder that was
+ * picked or dropped, a zip of `myset/…`), that folder is the root, so its subfolders are the labels.
+ */
+function stripCommonRoot(paths) {
+  const first = (p) => (p.includes('/') ? p.slice(0, p.indexOf('/')) : null);
+  const root = paths.length ? first(paths[0]) : null;
+  if (root === null || !paths.every((p) => first(p) === root)) return paths;
+  return paths.map((p) => p.slice(root.length + 1));
+}
+
+/** The model image of one picture (C·S·S bytes), or throws with the reason it cannot be used. */
+async function preprocess(picture, canvas) {
+  if (picture.rgba) return prep.apply(picture.rgba, picture.width, picture.height);
+  const { blob } = picture;
+  if (blob.size === 0) throw new Error('is empty');
+  const header = new Uint8Array(await blob.slice(0, pictureHeaderBytes()).arrayBuffer());
+  const { width, height } = pictureSize(header); // throws: not an image, too large
+  let bitmap;
+  try {
+    // The file's own pixels, as the image crate reads them: no colour management, no premultiplying.
+    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch {
+    throw new Error('is corrupt or truncated: the browser cannot decode it');
+  }
+  try {
+    if (bitmap.width !== width || bitmap.height !== height) throw new Error(`is corrupt: its header says ${width}×${height}, its pixels are ${bitmap.width}×${bitmap.height}`);
+    if (canvas.width < width || canvas.height < height) {
+      canvas.width = Math.max(canvas.width, width);
+      canvas.height = Math.max(canvas.height, height);
+    }
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.clearRect(0, 0, width, height);
+    ctx.drawImage(bitmap, 0, 0);
+    const { data } = ctx.getImageData(0, 0, width, height);
+    return prep.apply(new Uint8Array(data.buffer, data.byteOffset, data.length), width, height);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** Brings every picture's result up to date with the options, then posts the set. */
+async function update() {
+  const mine = ++run;
+  await wasmReady;
+  const t0 = performance.now();
+  const todo = pictures.filter((p) => !results.has(p.path));
+  let done = 0;
+  let lastPost = 0;
+  const canvas = new OffscreenCanvas(64, 64);
+  const progress = () => post({ type: 'progress', done, total: todo.length, seconds: (performance.now() - t0) / 1000 });
+  let next = 0;
+  const lane = async () => {
+    while (next < todo.length && mine === run) {
+      const picture = todo[next++];
+      try {
+        results.set(picture.path, { image: await preprocess(picture, canvas) });
+      } catch (err) {
+        results.set(picture.path, { reason: err.message ?? String(err) });
+      }
+      done += 1;
+      if (performance.now() - lastPost > PROGRESS_EVERY_MS) {
+        lastPost = performance.now();
+        progress();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  if (mine !== run) return;
+  progress();
+  postSet((performance.now() - t0) / 1000, todo.length);
+}
+
+/** The set as the model sees it: pictures sorted by path (as the CLI reads a folder), labels from folders. */
+function postSet(seconds, decoded) {
+  const sorted = [...pictures].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { names, labels: labelOf } = labelFolders(sorted.map((p) => p.path));
+  const skipped = [...rejected];
+  const kept = [];
+  sorted.forEach((p, i) => {
+    const r = results.get(p.path);
+    if (labelOf[i] < 0) skipped.push(`${p.path} is outside the label folders`);
+    else if (r.reason) skipped.push(`${p.path} ${r.reason}`);
+    else kept.push({ path: p.path, image: r.image, label: labelOf[i] });
+  });
+  const per = prep.channels * options.size * options.size;
+  const pixels = new Uint8Array(kept.length * per);
+  kept.forEach((k, i) => pixels.set(k.image, i * per));
+  const labels = Uint8Array.from(kept, (k) => k.label);
+  post({
+    type: 'set', count: kept.length, channels: prep.channels, size: options.size, pixels, labels, names,
+    paths: kept.map((k) => k.path), skipped, seconds, decoded, options,
+  }, [pixels.buffer, labels.buffer]);
+}
+
+function setOptions(next) {
+  const made = new PictureOptions(next.size, next.colour, next.fit, next.background, next.invert); // throws on bad options
+  prep?.free();
+  prep = made;
+  options = next;
+  results = new Map();
+}
+
+self.onmessage = async ({ data: msg }) => {
+  try {
+    await wasmReady;
+    if (!prep) setOptions(options);
+    if (msg.type === 'options') setOptions(msg.options);
+    else if (msg.type === 'clear') {
+      pictures = [];
+      rejected = [];
+      results = new Map();
+    } else if (msg.type === 'add') {
+      // Hidden files (.DS_Store, ._x.png) are not pictures, as for `vae train --images`.
+      const files = msg.files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));
+      const paths = stripCommonRoot(files.map((f) => f.path));
+      for (const [i, { file }] of files.entries()) {
+        if (isZip(paths[i])) await addZip(paths[i], file);
+        else addPicture({ path: paths[i], blob: file });
+      }
+    } else if (msg.type === 'add-rgba') {
+      addPicture({ path: msg.path, rgba: msg.rgba, width: msg.width, height: msg.height });
+    }
+    await update();
+  } catch (err) {
+    post({ type: 'error', message: err.message ?? String(err) });
+  }
+};
