@@ -47,7 +47,7 @@ impl PictureOptions {
     }
 }
 
-/// `{ width, height }` read from the first bytes of a picture, or an error saying why it cannot
+/// `{ width, height, type }` (type: its MIME type) read from the first bytes of a picture, or an error saying why it cannot
 /// be used: not a PNG, JPEG, WebP, GIF or BMP picture, or larger than a picture may be.
 #[wasm_bindgen(js_name = pictureSize)]
 pub fn picture_size(header: &[u8]) -> Result<JsValue, JsError> {
@@ -67,7 +67,14 @@ pub fn picture_size(header: &[u8]) -> Result<JsValue, JsError> {
             limits::MAX_PICTURE_PIXELS >> 20
         )));
     }
-    named(&[("width", (w as f64).into()), ("height", (h as f64).into())])
+    let mime = match kind {
+        ImageType::Png => "image/png",
+        ImageType::Jpeg => "image/jpeg",
+        ImageType::Webp => "image/webp",
+        ImageType::Gif => "image/gif",
+        _ => "image/bmp",
+    };
+    named(&[("width", (w as f64).into()), ("height", (h as f64).into()), ("type", mime.into())])
 }
 
 /// How many header bytes [`picture_size`] needs at most (JPEG puts its size after its metadata).

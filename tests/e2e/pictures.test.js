@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { PNG } from 'pngjs';
 import { zipSync } from 'fflate';
 import { startServer, openApp, drawStrokes, ROOT, VAE_BIN } from './harness.js';
+import { png, colourPicture } from './picture-files.js';
 
 /** MNIST test digits written as PNGs: the first DIGITS of the test split. */
 const DIGITS = 200;
@@ -36,13 +36,6 @@ function mnistTest(n) {
   return { images, labels };
 }
 
-/** A PNG of `width`×`height` RGBA bytes. */
-function png(rgba, width, height) {
-  const image = new PNG({ width, height });
-  image.data = Buffer.from(rgba);
-  return PNG.sync.write(image);
-}
-
 const greyRgba = (values) => Uint8Array.from({ length: values.length * 4 }, (_, i) => (i % 4 === 3 ? 255 : values[i >> 2]));
 
 /** Path (inside a set) of digit i: `label/iiiii.png`, so sorting by path sorts by label, then index. */
@@ -50,31 +43,6 @@ const digitPath = (i) => `${digits.labels[i]}/${String(i).padStart(5, '0')}.png`
 
 /** The set's images in the order the page holds them (sorted by path). */
 const sortedDigits = () => Array.from({ length: DIGITS }, (_, i) => i).sort((a, b) => (digitPath(a) < digitPath(b) ? -1 : 1));
-
-/** Colour picture k (32×32): a disc and a square of varied hue, position and size on a dark ground. */
-function colourPicture(k) {
-  const rgba = new Uint8Array(32 * 32 * 4);
-  const hue = (k * 47) % 360;
-  const rgb = (h) => [0, 8, 4].map((n) => {
-    const x = (n + h / 30) % 12;
-    return Math.round(255 * (0.5 - 0.5 * Math.max(-1, Math.min(x - 3, 9 - x, 1))));
-  });
-  const [r, g, b] = rgb(hue);
-  const [r2, g2, b2] = rgb((hue + 150) % 360);
-  const cx = 8 + (k * 7) % 16;
-  const cy = 8 + (k * 11) % 16;
-  const radius = 4 + (k % 5);
-  for (let y = 0; y < 32; y++) {
-    for (let x = 0; x < 32; x++) {
-      const i = 4 * (y * 32 + x);
-      let px = [20, 20, 30];
-      if (Math.abs(x - (31 - cx)) < 4 && Math.abs(y - (31 - cy)) < 4) px = [r2, g2, b2];
-      if ((x - cx) ** 2 + (y - cy) ** 2 <= radius * radius) px = [r, g, b];
-      rgba.set([...px, 255], i);
-    }
-  }
-  return rgba;
-}
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'vae-pictures-test-'));
