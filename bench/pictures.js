@@ -1,13 +1,15 @@
 // Your own pictures, measured: `node bench/pictures.js [N]` writes N (default 10,000) 32×32 colour
 // PNGs in two label folders, loads the folder through the page's folder input in headless
 // Chromium and prints the time to a ready set (files/s); then trains on the set in the tab
-// (3072-512-16 MLP and the conv net, 16-D, one worker, SECONDS each) and prints samples/s; with
+// (3072-512-16 MLP and the conv net, 16-D, one worker, SECONDS each) and prints samples/s beside
+// TensorFlow.js (wasm backend, one thread) training the same model in the same browser; with
 // --screenshot it saves docs/own-pictures.png of the explorer on the conv model.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, screenshotAllPanels, ROOT } from '../tests/e2e/harness.js';
 import { png, colourPicture } from '../tests/e2e/picture-files.js';
+import { serveBenchFiles } from './bench-files.js';
 
 const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 10000);
 const SECONDS = 15;
@@ -21,6 +23,7 @@ for (let k = 0; k < N; k++) {
 }
 const app = await startApp();
 const { page } = app;
+await serveBenchFiles(app.browser.context, app.server);
 try {
   await page.selectOption('[data-testid=images-size]', '32');
   await page.check('[data-testid=images-colour]');
@@ -29,7 +32,9 @@ try {
   await page.setInputFiles('[data-testid=images-folder]', join(tmp, 'shapes'));
   await page.waitForFunction((n) => document.querySelector('[data-testid=images-count]').textContent === String(n), N, { timeout: 600000, polling: 20 });
   const seconds = (Date.now() - t0) / 1000;
-  console.log(await page.textContent('[data-testid=status]'));
+  const inPage = await page.evaluate(() => window.vaeMetrics.picturesLoadMs / 1000);
+  console.log(`  in the page (from the files handed to the worker to the set): ${inPage.toFixed(2)} s (${(N / inPage).toFixed(0)} files/s); `
+    + `${await page.textContent('[data-testid=status]')}`);
   console.log(`loading ${N} PNGs of 32×32 colour from a folder: ${seconds.toFixed(2)} s to a ready set (${(N / seconds).toFixed(0)} files/s; `
     + 'from the file input to the set counted, including handing the files to the worker)');
   await page.click('[data-testid=images-use]');
@@ -56,6 +61,15 @@ try {
       console.log('wrote docs/own-pictures.png');
     }
     await page.click('[data-testid=train-reset]');
+    const tfjs = await app.browser.context.newPage();
+    await tfjs.goto(`${app.server.url}bench/page.html`);
+    await tfjs.waitForFunction(() => window.benchReady);
+    const r = await tfjs.evaluate((m) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', m.arch === 'conv' ? 3 : 20, m),
+      { arch, latent: 16, channels: 3, side: 32 });
+    const ms = [...r.stepMs].sort((a, b) => a - b)[r.stepMs.length >> 1];
+    console.log(`TensorFlow.js (${r.backend}${r.wasmError ? `: the wasm backend cannot (${r.wasmError.slice(0, 60)}…)` : ''}) on the same model: `
+      + `${(128000 / ms).toFixed(0)} samples/s (median step ${ms.toFixed(0)} ms)`);
+    await tfjs.close();
   }
 } finally {
   await app.close();

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, VAE_BIN, startServer, launchBrowser } from '../tests/e2e/harness.js';
+import { serveBenchFiles } from './bench-files.js';
 
 const runs = Number(process.argv[2] ?? 25);
 // --browser-only: a quick look at the browser figures; prints them and writes nothing.
@@ -18,25 +19,11 @@ const trainFlopPerSample = (l, h = 512) => {
   return forward + 2 * forward - 2 * 784 * h;
 };
 
-const BENCH_FILES = {
-  '/bench/tfjs/': 'node_modules/@tensorflow/tfjs/dist/',
-  '/bench/tfjs-wasm/': 'node_modules/@tensorflow/tfjs-backend-wasm/dist/',
-  '/bench/': 'bench/',
-};
-const TYPES = { js: 'text/javascript', html: 'text/html', wasm: 'application/wasm' };
-
 async function browserBench() {
   const server = await startServer();
   const { context, close } = await launchBrowser();
   try {
-    // The benchmark's own files (TF.js, the bench page) are served by the test browser itself, so
-    // `vae serve` keeps serving only the app.
-    await context.route(`${server.url}bench/**`, (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const [prefix, dir] = Object.entries(BENCH_FILES).find(([p]) => path.startsWith(p));
-      const file = join(ROOT, dir, path.slice(prefix.length));
-      route.fulfill({ body: readFileSync(file), contentType: TYPES[file.split('.').pop()] ?? 'application/octet-stream' });
-    });
+    await serveBenchFiles(context, server);
     const page = await context.newPage();
     await page.goto(`${server.url}bench/page.html`);
     await page.waitForFunction(() => window.benchReady);

@@ -22,7 +22,7 @@ import { AnomalyPanel } from './uses/anomaly.js';
 import { StyleTransferPanel } from './uses/style-transfer.js';
 import { CompressPanel, parseShareHash } from './uses/compress.js';
 import { BlurPanel } from './uses/blur.js';
-import { PicturesPanel, droppedFiles, inkAsRgba } from './pictures.js';
+import { PicturesPanel, droppedFiles } from './pictures.js';
 
 const state = {
   model: null,
@@ -30,7 +30,7 @@ const state = {
   entries: [...MODELS], // shipped models, then trained or loaded ones (those carry their bytes)
   drawing: null, // the model input of the current drawing (one image of the drawing shape), or null when empty
   drawingMu: null,
-  loadedTest: null, // { index, image, version }: a test image loaded into the pad, exact until the ink changes
+  loadedTest: null, // { index, image, version, shape, source }: an image loaded into the pad, exact until the ink changes
   testSets: new Map(), // dataset → Promise<ImageSet>
   own: null, // your pictures as loaded now (see www/pictures.js), or null
   ownTestSets: new WeakMap(), // a picture set → Promise<ImageSet> of its held-out images
@@ -145,7 +145,7 @@ async function loadTestImage(index) {
   const image = set.image(i);
   $('test-index').value = String(i);
   pad.setImage(image, set);
-  state.loadedTest = { index: i, image, version: pad.version, shape: shapeOf(set) };
+  state.loadedTest = { index: i, image, version: pad.version, shape: shapeOf(set), source: `test image #${i}` };
   onNextFrame('recon', updateReconstruction, 0);
 }
 
@@ -164,9 +164,8 @@ const formatVector = (v) => Array.from(v, (x) => x.toFixed(2)).join(', ');
 
 /** The drawing as the current model's input: MNIST's digit frame, or a picture set's preprocessing. */
 function drawingInput(canvas) {
-  const ink = pad.ink();
-  if (!state.pictureOptions) return wasm().drawingToInput(ink, canvas.width, canvas.height);
-  return Float32Array.from(state.pictureOptions.apply(inkAsRgba(ink), canvas.width, canvas.height), (v) => v / 255);
+  if (!state.pictureOptions) return wasm().drawingToInput(pad.ink(), canvas.width, canvas.height);
+  return Float32Array.from(state.pictureOptions.apply(pad.rgbaOverBlack(), canvas.width, canvas.height), (v) => v / 255);
 }
 
 /** Re-encodes the drawing: input preview, reconstruction, latent readout and map marker. */
@@ -197,7 +196,7 @@ function updateReconstruction() {
   const sigma = Array.from(logVar, (lv) => Math.exp(lv / 2));
   state.drawingMu = mu;
   paintImage($('recon-canvas'), state.model.decode(mu), state.model);
-  const source = state.loadedTest ? `test image #${state.loadedTest.index}: ` : '';
+  const source = state.loadedTest ? `${state.loadedTest.source}: ` : '';
   $('drawing-latent').textContent = `${source}μ = (${formatVector(mu)})  σ = (${sigma.map((s) => s.toFixed(2)).join(', ')})`;
   map.setDrawingMarker(mu);
   metrics.reconUpdates += 1;
@@ -319,6 +318,9 @@ function activateModel(model, bytes, entry, live = false) {
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   state.pictureOptions?.free();
   state.pictureOptions = pictureOptions(entry, model);
+  // A colour model's drawings can be in colour; others draw white ink.
+  $('pen-colour').hidden = model.channels !== 3;
+  pad.setColour(model.channels === 3 ? $('pen-colour').value : '#ffffff');
   setupLegend(classNames(entry, model));
   explainModel($('explain'), model, entry.label);
   if (live) return;
@@ -385,6 +387,7 @@ function bindControls() {
     eraserButton.setAttribute('aria-pressed', String(mode === 'eraser'));
   };
   penButton.addEventListener('click', () => setMode('pen'));
+  $('pen-colour').addEventListener('input', (e) => pad.setColour(e.target.value));
   eraserButton.addEventListener('click', () => setMode('eraser'));
   $('undo-button').addEventListener('click', () => pad.undo());
   $('clear-button').addEventListener('click', () => pad.clear());
@@ -441,6 +444,12 @@ function bindTraining() {
     onState: (s, trainerGrid) => map.useWorkers(s === 'running' ? trainerGrid : gridWorkers),
   });
   const pictures = new PicturesPanel({
+    // A thumbnail clicked: that picture (as the model sees it) becomes the current input.
+    onPick: (image, shape, path) => {
+      pad.setImage(image, shape);
+      state.loadedTest = { index: `picture:${path}`, image, version: pad.version, shape, source: path };
+      onNextFrame('recon', updateReconstruction, 0);
+    },
     onSet: (set) => {
       state.own = set.count > 0 ? set : null;
       const option = $('train-dataset').querySelector('option[value="own"]');
@@ -459,7 +468,7 @@ function bindTraining() {
   $('add-to-set').addEventListener('click', () => {
     if (pad.isEmpty) return setStatus('Draw something first: Add to set adds the drawing to your pictures.');
     const canvas = $('draw-canvas');
-    pictures.addRgba('drawing', inkAsRgba(pad.ink()), canvas.width, canvas.height);
+    pictures.addRgba('drawing', pad.rgbaOverBlack(), canvas.width, canvas.height);
     pad.clear();
     return undefined;
   });

@@ -1,5 +1,6 @@
 // The drawing pad: smooth round strokes from pointer events (mouse, touch, pen), an eraser,
-// undo of the last stroke and clear. The canvas's alpha channel is the ink.
+// undo of the last stroke and clear. The canvas's alpha channel is the ink; its colour is white
+// unless a colour model's pen colour is chosen (`setColour`).
 
 const LINE_WIDTH = 20; // px on the 280×280 canvas: about MNIST's stroke width after scaling
 
@@ -12,6 +13,7 @@ export class DrawingPad {
     this.strokes = [];
     this.current = null;
     this.mode = 'pen';
+    this.colour = '#ffffff';
     this.version = 0; // counts changes, so callers can tell whether the ink changed since a point
     canvas.addEventListener('pointerdown', (e) => this.#down(e));
     canvas.addEventListener('pointermove', (e) => this.#move(e));
@@ -22,6 +24,11 @@ export class DrawingPad {
 
   setMode(mode) {
     this.mode = mode;
+  }
+
+  /** The colour of the strokes drawn from now on (CSS colour). */
+  setColour(colour) {
+    this.colour = colour;
   }
 
   get isEmpty() {
@@ -38,14 +45,19 @@ export class DrawingPad {
     this.#changed(true);
   }
 
-  /** Replaces the ink with an image (its first channel's intensities, of `shape`), scaled up; it can be erased or drawn over. */
+  /**
+   * Replaces the ink with an image (channel-major intensities of `shape`), scaled up; it can be
+   * erased or drawn over. A grey image becomes white ink of its intensities, a colour one opaque colour.
+   */
   setImage(values, shape) {
-    const { height, width } = shape;
+    const { channels, height, width } = shape;
     const small = document.createElement('canvas');
     Object.assign(small, { width, height });
     const rgba = new ImageData(width, height);
-    for (let p = 0; p < width * height; p++) {
-      rgba.data.set([255, 255, 255, Math.round(255 * Math.max(0, Math.min(1, values[p])))], 4 * p);
+    const byte = (v) => Math.round(255 * Math.max(0, Math.min(1, v)));
+    const area = width * height;
+    for (let p = 0; p < area; p++) {
+      rgba.data.set(channels >= 3 ? [byte(values[p]), byte(values[area + p]), byte(values[2 * area + p]), 255] : [255, 255, 255, byte(values[p])], 4 * p);
     }
     small.getContext('2d').putImageData(rgba, 0, 0);
     this.strokes = [{ mode: 'image', image: small }];
@@ -67,6 +79,18 @@ export class DrawingPad {
     return alpha;
   }
 
+  /** The drawing over black, as opaque RGBA bytes (what a picture set's preprocessing reads). */
+  rgbaOverBlack() {
+    const { width, height } = this.canvas;
+    const rgba = new Uint8Array(this.ctx.getImageData(0, 0, width, height).data.buffer);
+    for (let i = 0; i < rgba.length; i += 4) {
+      const a = rgba[i + 3];
+      for (let c = 0; c < 3; c++) rgba[i + c] = Math.round((rgba[i + c] * a) / 255);
+      rgba[i + 3] = 255;
+    }
+    return rgba;
+  }
+
   #point(e) {
     const rect = this.canvas.getBoundingClientRect();
     return [
@@ -79,7 +103,7 @@ export class DrawingPad {
     if (e.button !== 0 && e.pointerType === 'mouse') return;
     e.preventDefault();
     this.canvas.setPointerCapture(e.pointerId);
-    this.current = { mode: this.mode, points: [this.#point(e)], pointerId: e.pointerId };
+    this.current = { mode: this.mode, colour: this.colour, points: [this.#point(e)], pointerId: e.pointerId };
     this.strokes.push(this.current);
     this.#drawStroke(this.current, 0);
     this.#changed(false);
@@ -114,7 +138,7 @@ export class DrawingPad {
     const pts = stroke.points;
     ctx.save();
     ctx.globalCompositeOperation = stroke.mode === 'eraser' ? 'destination-out' : 'source-over';
-    ctx.strokeStyle = ctx.fillStyle = '#fff';
+    ctx.strokeStyle = ctx.fillStyle = stroke.colour ?? '#fff';
     ctx.lineWidth = stroke.mode === 'eraser' ? LINE_WIDTH * 1.6 : LINE_WIDTH;
     ctx.lineCap = ctx.lineJoin = 'round';
     if (pts.length === 1) {

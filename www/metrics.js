@@ -12,5 +12,6 @@ export const metrics = {
   lastReconMs: 0,
   scatterCount: 0,
   crashes: 0,
+  picturesLoadMs: 0, // your pictures: from handing files to the picture worker to the set, the last time
 };
 Object.defineProperty(window, 'vaeMetrics', { value: metrics });

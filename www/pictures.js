@@ -2,10 +2,12 @@
 // set of model images in www/picture-worker.js (never on this thread); this panel shows the
 // options, the progress, a thumbnail sheet as the model sees it, the count per label and what was
 // skipped. `onSet(set)` hears each new set: { count, channels, size, pixels, labels, names,
-// paths, skipped, options } (pixels: count·C·S·S bytes, channel-major).
+// paths, skipped, options } (pixels: count·C·S·S bytes, channel-major); `onPick(image, shape,
+// path)` hears a click on a thumbnail (image: C·S·S intensities in [0, 1]).
 import { $ } from './dom.js';
 import { paintTiles, CLASS_COLOURS } from './images.js';
 import { showError, setStatus } from './status.js';
+import { metrics } from './metrics.js';
 
 /** Thumbnails on the sheet: SHEET_COLUMNS per row, at most SHEET_ROWS rows. */
 const SHEET_COLUMNS = 20;
@@ -14,8 +16,8 @@ const SHEET_ROWS = 10;
 const BURST_EVERY_MS = 100;
 
 export class PicturesPanel {
-  constructor({ onSet }) {
-    this.onSet = onSet;
+  constructor({ onSet, onPick }) {
+    Object.assign(this, { onSet, onPick });
     this.set = null;
     this.added = 0; // drawings and frames added, for their file names
     this.worker = new Worker(new URL('./picture-worker.js', import.meta.url), { type: 'module' });
@@ -33,6 +35,7 @@ export class PicturesPanel {
       $(id).addEventListener('change', () => this.#post({ type: 'options', options: this.options() }));
     }
     $('images-clear').addEventListener('click', () => this.#post({ type: 'clear' }));
+    $('images-sheet').addEventListener('click', (e) => this.#pick(e));
     $('camera-start').addEventListener('click', () => this.#toggleCamera().catch((err) => showError(err, 'camera')));
     $('camera-capture').addEventListener('click', () => this.#captureFrames(1));
     $('camera-burst-run').addEventListener('click', () => this.#captureFrames(Math.max(1, Math.min(100, Math.round(Number($('camera-burst').value)) || 1))));
@@ -53,6 +56,7 @@ export class PicturesPanel {
   addFiles(files) {
     if (files.length === 0) return;
     setStatus(`Reading ${files.length} file${files.length === 1 ? '' : 's'} in a worker…`);
+    this.loadStarted = performance.now();
     this.#post({ type: 'add', files });
   }
 
@@ -77,6 +81,8 @@ export class PicturesPanel {
       $('images-eta').textContent = msg.done < msg.total ? `${Math.ceil((msg.total - msg.done) / rate)} s` : '–';
     } else if (msg.type === 'set') {
       this.set = msg;
+      if (this.loadStarted) metrics.picturesLoadMs = performance.now() - this.loadStarted;
+      this.loadStarted = 0;
       $('images-progress').value = 1;
       this.#show(msg);
       this.onSet(msg);
@@ -113,6 +119,21 @@ export class PicturesPanel {
     const n = set.skipped.length;
     $('images-skipped').textContent = n ? `${n} file${n === 1 ? '' : 's'} skipped:\n${set.skipped.join('\n')}` : '';
     $('images-use').disabled = set.count < 2;
+  }
+
+  /** The thumbnail under a click, as the current input. */
+  #pick(e) {
+    const set = this.set;
+    if (!set?.count) return;
+    const canvas = $('images-sheet');
+    const rect = canvas.getBoundingClientRect();
+    const col = Math.floor(((e.clientX - rect.left) / rect.width) * (canvas.width / set.size));
+    const row = Math.floor(((e.clientY - rect.top) / rect.height) * (canvas.height / set.size));
+    const k = row * SHEET_COLUMNS + col;
+    if (col >= SHEET_COLUMNS || k >= Math.min(set.count, SHEET_COLUMNS * SHEET_ROWS)) return;
+    const per = set.channels * set.size * set.size;
+    const image = Float32Array.from(set.pixels.subarray(k * per, (k + 1) * per), (v) => v / 255);
+    this.onPick(image, { channels: set.channels, height: set.size, width: set.size, pixels: per }, set.paths[k]);
   }
 
   async #toggleCamera() {
@@ -167,11 +188,4 @@ export async function droppedFiles(dataTransfer) {
   };
   for (const entry of entries) await walk(entry, '');
   return out;
-}
-
-/** The drawing pad's ink as an opaque RGBA picture: white ink on black, as MNIST draws digits. */
-export function inkAsRgba(ink) {
-  const rgba = new Uint8Array(ink.length * 4);
-  for (let i = 0; i < ink.length; i++) rgba.set([ink[i], ink[i], ink[i], 255], 4 * i);
-  return rgba;
 }

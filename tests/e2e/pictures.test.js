@@ -2,7 +2,8 @@
 // as PNGs in 0/…9/ loads through the folder input with the IDX pixels and labels exactly, trains
 // in the tab and is explored; the same digits in a .zip and dropped on the page give the same set;
 // bad files are each skipped with a reason; a 32×32 colour set trains and reconstructs in colour;
-// drawings are added to the set with "Add to set"; the fake webcam adds a burst of frames; a model
+// drawings are added to the set with "Add to set"; the fake webcam adds a burst of frames; a
+// thumbnail becomes the input and a colour model's pen draws in colour; a model
 // trained with `vae train --images` on the folder gives the page's encoding to 1e-4.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -286,6 +287,26 @@ test('a 32×32 colour set trains and reconstructs each channel', async () => {
     const r = corr(a, b);
     assert.ok(r > 0.6, `channel ${c}: correlation ${r.toFixed(3)}`);
   }
+  // A thumbnail clicked becomes the input: the first picture of the sheet (even/c000.png).
+  const box = await page.locator('[data-testid=images-sheet]').boundingBox();
+  const rows = Math.ceil(COLOURS / 20);
+  await page.mouse.click(box.x + box.width / 40, box.y + box.height / rows / 2);
+  await page.waitForFunction(() => document.querySelector('#drawing-latent').textContent.startsWith('even/c000.png: μ = ('), null, { timeout: 10000 });
+  // The pen draws in the chosen colour for a colour model, and the input is that colour.
+  await page.click('[data-testid=clear-button]');
+  assert.equal(await page.isVisible('[data-testid=pen-colour]'), true);
+  await page.fill('[data-testid=pen-colour]', '#ff0000');
+  await drawStrokes(page, [[[80, 80], [200, 200]], [[200, 80], [80, 200]]], 6);
+  await page.waitForFunction(() => /^μ = \(/.test(document.querySelector('#drawing-latent').textContent), null, { timeout: 10000 });
+  const means = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid=input-preview]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const sum = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) sum[k] += d[i + k];
+    return { width: c.width, rgb: sum.map((v) => v / (d.length / 4)) };
+  });
+  assert.equal(means.width, 32);
+  assert.ok(means.rgb[0] > 20 && means.rgb[1] < 2 && means.rgb[2] < 2, `input means ${means.rgb.map((v) => v.toFixed(1))}`);
   let gridColour = 0;
   const g = result.grid.d;
   for (let i = 0; i < g.length; i += 4) if (Math.max(g[i], g[i + 1], g[i + 2]) - Math.min(g[i], g[i + 1], g[i + 2]) > 40) gridColour += 1;
