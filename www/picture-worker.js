@@ -18,6 +18,8 @@ const PROGRESS_EVERY_MS = 100;
 
 /** Every picture, in the order added: { path, blob } or { path, rgba, width, height }. */
 let pictures = [];
+/** Their paths. */
+let taken = new Set();
 /** Reasons for entries that never became pictures (a bad .zip, a path outside the archive). */
 let rejected = [];
 /** For the current options: path → { image } or { reason }. */
@@ -32,9 +34,9 @@ const isZip = (path) => /\.zip$/i.test(path);
 
 /** Adds `path` (made unique: two pictures may not share one) to the pictures. */
 function addPicture(picture) {
-  const taken = new Set(pictures.map((p) => p.path));
   let { path } = picture;
   for (let n = 2; taken.has(path); n++) path = picture.path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
+  taken.add(path);
   pictures.push({ ...picture, path });
 }
 
@@ -75,12 +77,37 @@ function stripCommonRoot(paths) {
   return paths.map((p) => p.slice(root.length + 1));
 }
 
-/** The first frame of a picture's bytes: { width, height, image (a VideoFrame), close() }, used like an ImageBitmap. */
+/** Byte offsets of R, G, B, A in a pixel of a VideoFrame format that holds one (A: -1 for opaque). */
+const PACKED = { RGBA: [0, 1, 2, 3], RGBX: [0, 1, 2, -1], BGRA: [2, 1, 0, 3], BGRX: [2, 1, 0, -1] };
+
+/**
+ * The first frame of a picture's bytes: { width, height, rgba } when the frame is packed RGB
+ * (copied out directly), else { width, height, image (a VideoFrame), close() }, drawn like an ImageBitmap.
+ */
 async function decodeBytes(bytes, type) {
   const decoder = new ImageDecoder({ data: bytes, type, colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   try {
     const { image } = await decoder.decode({ frameIndex: 0 });
-    return { width: image.displayWidth, height: image.displayHeight, image, close: () => image.close() };
+    const [width, height] = [image.displayWidth, image.displayHeight];
+    const order = PACKED[image.format];
+    const rect = image.visibleRect;
+    if (!order || rect.width !== width || rect.height !== height) return { width, height, image, close: () => image.close() };
+    try {
+      const packed = new Uint8Array(width * height * 4);
+      await image.copyTo(packed, { layout: [{ offset: 0, stride: width * 4 }] });
+      const rgba = order === PACKED.RGBA ? packed : new Uint8Array(packed.length);
+      if (rgba !== packed) {
+        for (let i = 0; i < packed.length; i += 4) {
+          rgba[i] = packed[i + order[0]];
+          rgba[i + 1] = packed[i + order[1]];
+          rgba[i + 2] = packed[i + order[2]];
+          rgba[i + 3] = order[3] < 0 ? 255 : packed[i + order[3]];
+        }
+      }
+      return { width, height, rgba, close: () => {} };
+    } finally {
+      image.close();
+    }
   } finally {
     decoder.close();
   }
@@ -107,6 +134,7 @@ async function preprocess(picture, canvas) {
   }
   try {
     if (bitmap.width !== width || bitmap.height !== height) throw new Error(`is corrupt: its header says ${width}×${height}, its pixels are ${bitmap.width}×${bitmap.height}`);
+    if (bitmap.rgba) return prep.apply(bitmap.rgba, width, height);
     if (canvas.width < width || canvas.height < height) {
       canvas.width = Math.max(canvas.width, width);
       canvas.height = Math.max(canvas.height, height);
@@ -190,6 +218,7 @@ self.onmessage = async ({ data: msg }) => {
     if (msg.type === 'options') setOptions(msg.options);
     else if (msg.type === 'clear') {
       pictures = [];
+      taken = new Set();
       rejected = [];
       results = new Map();
     } else if (msg.type === 'add') {
