@@ -203,6 +203,67 @@ test('the same digits in a .zip, and dropped as a folder, give the same set', as
   assert.deepEqual(problems, []);
 });
 
+/** A 24-bit BMP (bottom-up rows, 4-byte aligned) of `width`×`height` RGB bytes. */
+function bmp(rgb, width, height) {
+  const row = Math.ceil((width * 3) / 4) * 4;
+  const out = Buffer.alloc(54 + row * height);
+  out.write('BM', 0);
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(width, 18);
+  out.writeInt32LE(height, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(24, 28);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [r, g, b] = rgb.subarray(3 * (y * width + x), 3 * (y * width + x) + 3);
+      out.set([b, g, r], 54 + (height - 1 - y) * row + 3 * x);
+    }
+  }
+  return out;
+}
+
+test('PNG, JPEG, WebP, GIF and BMP pictures all load, each as the model sees it', async () => {
+  await page.click('[data-testid=images-clear]');
+  await waitForCount(0);
+  // JPEG and WebP from the browser's own encoders (a digit drawn grey on black at 56×56).
+  const encoded = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(56, 56);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, 56, 56);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(20, 8, 16, 40);
+    const bytes = async (type) => Array.from(new Uint8Array(await (await canvas.convertToBlob({ type, quality: 1 })).arrayBuffer()));
+    return { jpeg: await bytes('image/jpeg'), webp: await bytes('image/webp') };
+  });
+  // The same bar as a BMP, and a 1×1 white GIF.
+  const rgb = new Uint8Array(56 * 56 * 3);
+  for (let y = 8; y < 48; y++) for (let x = 20; x < 36; x++) rgb.fill(255, 3 * (y * 56 + x), 3 * (y * 56 + x) + 3);
+  const gif = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+  await page.setInputFiles('[data-testid=images-files]', [
+    { name: 'bar.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(encoded.jpeg) },
+    { name: 'bar.webp', mimeType: 'image/webp', buffer: Buffer.from(encoded.webp) },
+    { name: 'bar.bmp', mimeType: 'image/bmp', buffer: bmp(rgb, 56, 56) },
+    { name: 'bar.png', mimeType: 'image/png', buffer: png(Uint8Array.from({ length: 56 * 56 * 4 }, (_, i) => (i % 4 === 3 ? 255 : rgb[(i >> 2) * 3])), 56, 56) },
+    { name: 'white.gif', mimeType: 'image/gif', buffer: gif },
+  ]);
+  await waitForCount(5);
+  assert.equal(await page.textContent('[data-testid=images-skipped]'), '');
+  // In path order: bar.bmp, bar.jpg, bar.png, bar.webp, white.gif. The bar, halved to 28×28, is
+  // columns 10–17 of rows 4–23: exact for the lossless ones, close for JPEG.
+  const sheet = await readSheet();
+  const bar = new Uint8Array(784);
+  for (let y = 4; y < 24; y++) bar.fill(255, y * 28 + 10, y * 28 + 18);
+  for (const [k, name, tolerance] of [[0, 'BMP', 0], [1, 'JPEG', 24], [2, 'PNG', 0], [3, 'WebP', 0]]) {
+    const worst = tile(sheet, k, 28).reduce((m, v, p) => Math.max(m, Math.abs(v - bar[p])), 0);
+    assert.ok(worst <= tolerance, `${name}: a pixel is ${worst} grey levels off`);
+  }
+  assert.ok(tile(sheet, 4, 28).every((v) => v === 255), 'the 1×1 white GIF becomes a white square');
+  assert.deepEqual(problems, []);
+});
+
 test('bad files are each skipped with a reason and the rest loads', async () => {
   await page.click('[data-testid=images-clear]');
   await waitForCount(0);
