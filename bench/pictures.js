@@ -3,7 +3,8 @@
 // Chromium and prints the time to a ready set (files/s); then trains on the set in the tab
 // (3072-512-16 MLP and the conv net, 16-D, one worker, SECONDS each) and prints samples/s beside
 // TensorFlow.js (wasm backend, one thread) training the same model in the same browser; with
-// --screenshot it saves docs/own-pictures.png of the explorer on the conv model.
+// --screenshot it trains the conv model SCREENSHOT_SECONDS longer and saves docs/own-pictures.png
+// of the explorer on it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { serveBenchFiles } from './bench-files.js';
 
 const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 10000);
 const SECONDS = 15;
+/** With --screenshot, the conv model trains this much longer before the picture. */
+const SCREENSHOT_SECONDS = 120;
 const screenshot = process.argv.includes('--screenshot');
 
 const tmp = mkdtempSync(join(tmpdir(), 'vae-bench-pictures-'));
@@ -51,6 +54,7 @@ try {
     const heldout = await page.textContent('[data-testid=train-heldout]');
     console.log(`in-tab training on 32×32×3 (${arch === 'mlp' ? '3072-512-16 MLP' : 'conv 16-D'}, batch 128, one worker): ${rate} samples/s after ${SECONDS} s; held-out −ELBO ${heldout}`);
     if (arch === 'conv' && screenshot) {
+      await page.waitForTimeout(SCREENSHOT_SECONDS * 1000); // train on, for a picture worth showing
       await page.click('[data-testid=train-pause]');
       await page.waitForTimeout(2000);
       await page.fill('[data-testid=test-index]', '5');

@@ -432,16 +432,19 @@ function bindTraining() {
   const training = new TrainingPanel({
     onWeights: (bytes, info) => {
       try {
-        useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset, own: info.config.own ?? null });
+        // A conditional VAE goes to the style-transfer panel; the explorer keeps its model.
+        if (info.config.classes > 0) forEachPanel((p) => p.onTrainedConditional?.(bytes, info.config.names ?? CLASS_NAMES[info.config.dataset]));
+        else useWeights(bytes, TRAINED_FILE, { live: true, dataset: info.config.dataset, own: info.config.own ?? null });
       } catch (err) {
         showError(err, 'trained weights');
       }
     },
-    onScatter: (scatter) => map.setScatter(scatter),
+    onScatter: (scatter) => training.config?.classes || map.setScatter(scatter),
     currentWeights: () => state.model.toSafetensors(),
     ownSet: () => state.own,
     // While it trains, the training worker decodes the grid: the grid workers would need cores it uses.
-    onState: (s, trainerGrid) => map.useWorkers(s === 'running' ? trainerGrid : gridWorkers),
+    // (Not for a conditional VAE, which is not the explorer's model.)
+    onState: (s, trainerGrid) => map.useWorkers(s === 'running' && !trainerGrid.panel.config?.classes ? trainerGrid : gridWorkers),
   });
   const pictures = new PicturesPanel({
     // A thumbnail clicked: that picture (as the model sees it) becomes the current input.

@@ -101,7 +101,7 @@ async function start(config) {
   let trainer;
   try {
     trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, own ? 'images' : config.dataset, config.arch, config.latent, config.hidden,
-      config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined, config.extra ?? undefined);
+      config.classes ?? 0, config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined, config.extra ?? undefined);
   } finally {
     if (own) train.free(); // the trainer keeps its own copy
   }
@@ -204,8 +204,9 @@ async function twoCoreStep(trainer) {
   const batchSize = trainer.beginStep();
   const images = trainer.partImages(1, 2);
   const noise = trainer.partNoise(1, 2);
+  const labels = trainer.partLabels(1, 2);
   const reply = fromHelper('helper-part');
-  helper.worker.postMessage({ type: 'helper-step', images, noise, batchSize }, [images.buffer, noise.buffer]);
+  helper.worker.postMessage({ type: 'helper-step', images, noise, labels, batchSize }, [images.buffer, noise.buffer, labels.buffer]);
   const grads = trainer.partGradient(0, 2);
   const { recon, kl } = trainer.partSums();
   const other = await reply;
@@ -263,10 +264,10 @@ async function onHelperMessage(msg) {
     await wasmReady;
     const c = msg.config;
     const [channels, side] = c.own ? [c.own.channels, c.own.size] : [1, 28];
-    helperTrainer = Trainer.helper(channels, side, c.arch, c.latent, c.hidden, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
+    helperTrainer = Trainer.helper(channels, side, c.arch, c.latent, c.hidden, c.classes ?? 0, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
     post({ type: 'helper-ready' });
   } else if (msg.type === 'helper-step') {
-    const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.batchSize);
+    const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.labels, msg.batchSize);
     const { recon, kl } = helperTrainer.partSums();
     post({ type: 'helper-part', grads, recon, kl, memoryBytes: memoryBytes() }, [grads.buffer]);
   } else if (msg.type === 'helper-finish') {

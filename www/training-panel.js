@@ -73,6 +73,7 @@ export class TrainingPanel {
       epochs: num('train-epochs'),
       subset: num('train-subset'),
       seed: num('train-seed'),
+      conditional: $('train-conditional').checked,
       cores: $('train-cores').value === 'auto' ? 'auto' : num('train-cores'),
     };
     const bad = [
@@ -87,6 +88,12 @@ export class TrainingPanel {
       [!(Number.isInteger(config.seed) && config.seed >= 0), 'the seed must be a whole number ≥ 0'],
     ].find(([isBad]) => isBad);
     if (bad) throw new Error(bad[1]);
+    // A conditional VAE reads one label of the set's classes: the digits, the items, or your folders.
+    const classes = config.dataset === 'own' ? this.ownSet()?.names.length ?? 0 : 10;
+    if (config.conditional && classes < 2) throw new Error('a conditional VAE needs at least two labels: put your pictures in two or more folders');
+    config.classes = config.conditional ? classes : 0;
+    config.names = config.dataset === 'own' ? this.ownSet()?.names ?? [] : null;
+    if (config.conditional && $('train-finetune').checked) throw new Error('fine-tuning takes the explorer\'s plain model; untick one of the two');
     if (config.dataset === 'own') {
       const own = this.ownSet();
       // The set as it is now: loading more pictures later does not change what this run trains on.

@@ -8,7 +8,7 @@ use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
-use crate::{Arch, ImageShape, VaeConfig};
+use crate::{grid, Arch, ImageShape, VaeConfig};
 
 use super::{js_error, named, ImageSet};
 
@@ -49,6 +49,7 @@ impl Trainer {
         arch: String,
         latent: usize,
         hidden: usize,
+        classes: usize,
         beta: f64,
         learning_rate: f64,
         batch_size: usize,
@@ -57,7 +58,12 @@ impl Trainer {
         extra: Option<String>,
     ) -> Result<Trainer, JsError> {
         let shape = train.data.shape();
-        let trainer = new_trainer(shape, &arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let trainer = new_trainer(shape, &arch, latent, hidden, classes, beta, learning_rate, batch_size, seed, init)?;
+        if let Some(&worst) =
+            train.data.labels().iter().chain(heldout.data.labels()).max().filter(|&&l| classes > 0 && usize::from(l) >= classes)
+        {
+            return Err(JsError::new(&format!("label {worst} does not fit a conditional VAE of {classes} labels")));
+        }
         train.data.check_shape(trainer.config().vae.shape).map_err(js_error)?;
         heldout.data.check_shape(shape).map_err(js_error)?;
         let extra: Metadata = match extra {
@@ -101,6 +107,7 @@ impl Trainer {
         arch: String,
         latent: usize,
         hidden: usize,
+        classes: usize,
         beta: f64,
         learning_rate: f64,
         batch_size: usize,
@@ -108,7 +115,7 @@ impl Trainer {
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
         let shape = ImageShape::new(channels, side, side).map_err(js_error)?;
-        let trainer = new_trainer(shape, &arch, latent, hidden, beta, learning_rate, batch_size, seed, init)?;
+        let trainer = new_trainer(shape, &arch, latent, hidden, classes, beta, learning_rate, batch_size, seed, init)?;
         let none = Dataset::from_pixels(trainer.config().vae.shape, Vec::new(), Vec::new()).map_err(js_error)?;
         let extra = Metadata::new();
         Ok(Trainer {
@@ -144,6 +151,16 @@ impl Trainer {
         self.drawn_part(part, parts).and_then(|p| p.eps.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
     }
 
+    /// The labels of part `part` of `parts` of the drawn minibatch (one byte each; empty for a
+    /// plain VAE).
+    #[wasm_bindgen(js_name = partLabels)]
+    pub fn part_labels(&self, part: usize, parts: usize) -> Result<Vec<u8>, JsError> {
+        let minibatch = self.drawn_part(part, parts)?;
+        let Some(y) = minibatch.y else { return Ok(Vec::new()) };
+        let rows: Vec<u32> = y.argmax(1).and_then(|t| t.to_vec1()).map_err(js_error)?;
+        Ok(rows.into_iter().map(|l| l as u8).collect())
+    }
+
     /// The flat gradient of part `part` of `parts` of the drawn minibatch (kept for `finishStep`).
     #[wasm_bindgen(js_name = partGradient)]
     pub fn part_gradient(&mut self, part: usize, parts: usize) -> Result<Vec<f32>, JsError> {
@@ -152,10 +169,11 @@ impl Trainer {
         self.gradient_of(&minibatch, batch_size)
     }
 
-    /// The flat gradient of a part sent by the first worker: `images` (n·784 values), its noise
-    /// `noise` (n·L values), from a step on `batch_size` images (kept for `finishStep`).
+    /// The flat gradient of a part sent by the first worker: `images` (n·P values), its noise
+    /// `noise` (n·L values) and `labels` (n bytes; empty for a plain VAE), from a step on
+    /// `batch_size` images (kept for `finishStep`).
     #[wasm_bindgen(js_name = partGradientOf)]
-    pub fn part_gradient_of(&mut self, images: Vec<f32>, noise: Vec<f32>, batch_size: usize) -> Result<Vec<f32>, JsError> {
+    pub fn part_gradient_of(&mut self, images: Vec<f32>, noise: Vec<f32>, labels: Vec<u8>, batch_size: usize) -> Result<Vec<f32>, JsError> {
         let (p, l) = (self.trainer.vae().pixels(), self.trainer.config().vae.latent);
         let n = images.len() / p;
         if images.len() != n * p || noise.len() != n * l || n > batch_size {
@@ -167,7 +185,12 @@ impl Trainer {
         }
         let x = Tensor::from_vec(images, (n, p), &Device::Cpu).map_err(js_error)?;
         let eps = Tensor::from_vec(noise, (n, l), &Device::Cpu).map_err(js_error)?;
-        self.gradient_of(&Minibatch { x, y: None, eps }, batch_size)
+        let y = if self.trainer.config().vae.is_conditional() {
+            Some(grid::one_hot_for(self.trainer.vae(), &labels, n).map_err(js_error)?)
+        } else {
+            None
+        };
+        self.gradient_of(&Minibatch { x, y, eps }, batch_size)
     }
 
     /// `{ recon, kl }`: the summed loss terms (nats) of the part whose gradient was computed last.
@@ -218,7 +241,10 @@ impl Trainer {
     pub fn weights(&self) -> Result<Vec<u8>, JsError> {
         let c = self.trainer.config();
         let mut meta: Metadata = [
-            ("format", format!("pytorch state_dict of the {} VAE", c.vae.arch.name())),
+            (
+                "format",
+                format!("pytorch state_dict of the {}{} VAE", if c.vae.is_conditional() { "conditional " } else { "" }, c.vae.arch.name()),
+            ),
             ("dataset", self.dataset.clone()),
             ("beta", c.beta.to_string()),
             ("epochs", self.trainer.epoch().to_string()),
@@ -325,13 +351,15 @@ impl Trainer {
 }
 
 /// A trainer of a fresh model of architecture `arch` (`mlp`: P-`hidden`-`latent`; `conv`) for
-/// images of `shape`, or of the model in `init` (safetensors bytes; it must read `shape`).
+/// images of `shape`, conditional on `classes` labels (0: a plain VAE), or of the model in `init`
+/// (safetensors bytes; it must read `shape`).
 #[allow(clippy::too_many_arguments)]
 fn new_trainer(
     shape: ImageShape,
     arch: &str,
     latent: usize,
     hidden: usize,
+    classes: usize,
     beta: f64,
     learning_rate: f64,
     batch_size: usize,
@@ -343,7 +371,7 @@ fn new_trainer(
         "conv" => Arch::CONV,
         other => return Err(JsError::new(&format!("unknown architecture `{other}` (expected mlp or conv)"))),
     };
-    let vae = VaeConfig { arch, shape, ..VaeConfig::new(latent, hidden) };
+    let vae = VaeConfig { arch, shape, classes, ..VaeConfig::new(latent, hidden) };
     vae.check().map_err(js_error)?;
     let config = TrainConfig { vae, beta, learning_rate, batch_size, seed };
     match init {

@@ -183,6 +183,31 @@ test('the set trains in the tab, and every panel works on the result', async () 
   assert.deepEqual(problems, []);
 });
 
+test('a conditional VAE trains on the folders as labels, on two workers, and renders an input as every label', async () => {
+  const explorerModel = await page.inputValue('[data-testid=model-select]');
+  await page.check('[data-testid=train-conditional]');
+  await page.selectOption('[data-testid=train-cores]', '2');
+  await page.fill('[data-testid=train-epochs]', '40');
+  await page.click('[data-testid=train-start]');
+  await page.waitForFunction(() => document.querySelector('#train-panel').dataset.state === 'done', null, { timeout: 180000 });
+  await page.uncheck('[data-testid=train-conditional]');
+  // The explorer kept its model; the style-transfer panel has the new one, with the ten folders as labels.
+  assert.equal(await page.inputValue('[data-testid=model-select]'), explorerModel);
+  assert.equal(await page.inputValue('[data-testid=cvae-model]'), 'trained');
+  assert.deepEqual(await page.$$eval('[data-testid=cvae-digit] option', (os) => os.map((o) => o.textContent)), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  await page.fill('[data-testid=test-index]', '3');
+  await page.click('[data-testid=load-test]');
+  await page.locator('#cvae-panel').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /^Read as \d/.test(document.querySelector('[data-testid=cvae-readout]').textContent), null, { timeout: 20000 });
+  const tiles = await page.$$eval('[data-testid=cvae-styles] canvas', (cs) => cs.map((c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)));
+  assert.equal(tiles.length, 10);
+  // Ten different renderings: the label changes the picture.
+  const distinct = new Set(tiles.map((t) => t.join(','))).size;
+  assert.equal(distinct, 10);
+  await page.selectOption('[data-testid=train-cores]', '1');
+  assert.deepEqual(problems, []);
+});
+
 test('the same digits in a .zip, and dropped as a folder, give the same set', async () => {
   await page.click('[data-testid=images-clear]');
   await waitForCount(0);
