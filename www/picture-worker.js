@@ -5,11 +5,13 @@
 // does the rest exactly as `vae train --images` does: the size check from the header, the
 // preprocessing (src/picture.rs), the labels from first-level folders, the .zip reading.
 //
-// Messages in: `add` { files: [{ path, file }] } (a .zip among them is unpacked), `add-rgba`
+// Messages in: `add` { files: [{ path, file }], rooted } (a .zip among them is unpacked; `rooted`:
+// the paths are already relative to the set's root), `add-rgba`
 // { path, rgba, width, height }, `options` { size, colour, fit, background, invert }, `clear`.
 // Messages out: `progress` { done, total, seconds }, then `set` { count, channels, size, pixels,
 // labels, names, paths, skipped, seconds } after every change; `error` { message }.
 import init, { PictureOptions, ZipPictures, pictureSize, pictureHeaderBytes, labelFolders } from '../pkg/vae.js';
+import { stripCommonRoot } from './picture-paths.js';
 
 const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
 /** Pictures decoded at once (the browser decodes them off this thread). */
@@ -64,17 +66,6 @@ async function addZip(path, file) {
   } finally {
     zip.free();
   }
-}
-
-/**
- * Paths relative to the set's root: when every path lies in one top folder (a folder that was
- * picked or dropped, a zip of `myset/…`), that folder is the root, so its subfolders are the labels.
- */
-function stripCommonRoot(paths) {
-  const first = (p) => (p.includes('/') ? p.slice(0, p.indexOf('/')) : null);
-  const root = paths.length ? first(paths[0]) : null;
-  if (root === null || !paths.every((p) => first(p) === root)) return paths;
-  return paths.map((p) => p.slice(root.length + 1));
 }
 
 /** Byte offsets of R, G, B, A in a pixel of a VideoFrame format that holds one (A: -1 for opaque). */
@@ -224,7 +215,7 @@ self.onmessage = async ({ data: msg }) => {
     } else if (msg.type === 'add') {
       // Hidden files (.DS_Store, ._x.png) are not pictures, as for `vae train --images`.
       const files = msg.files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));
-      const paths = stripCommonRoot(files.map((f) => f.path));
+      const paths = msg.rooted ? files.map((f) => f.path) : stripCommonRoot(files.map((f) => f.path));
       for (const [i, { file }] of files.entries()) {
         if (isZip(paths[i])) await addZip(paths[i], file);
         else addPicture({ path: paths[i], blob: file });

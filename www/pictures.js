@@ -8,10 +8,13 @@ import { $ } from './dom.js';
 import { paintTiles, CLASS_COLOURS } from './images.js';
 import { showError, setStatus } from './status.js';
 import { metrics } from './metrics.js';
+import { stripCommonRoot } from './picture-paths.js';
 
 /** Thumbnails on the sheet: SHEET_COLUMNS per row, at most SHEET_ROWS rows. */
 const SHEET_COLUMNS = 20;
 const SHEET_ROWS = 10;
+/** Files per message to the picture worker. */
+const ADD_CHUNK = 500;
 /** Frames of a burst are this far apart (ms). */
 const BURST_EVERY_MS = 100;
 
@@ -57,7 +60,13 @@ export class PicturesPanel {
     if (files.length === 0) return;
     setStatus(`Reading ${files.length} file${files.length === 1 ? '' : 's'} in a worker…`);
     this.loadStarted = performance.now();
-    this.#post({ type: 'add', files });
+    // In chunks, so that the worker decodes the first files while the rest are still handed over
+    // (cloning a File for another thread is not free). The worker drops a folder's common root
+    // itself only within one message, so it is dropped here, over all of them.
+    const paths = stripCommonRoot(files.map((f) => f.path));
+    for (let i = 0; i < files.length; i += ADD_CHUNK) {
+      this.#post({ type: 'add', files: files.slice(i, i + ADD_CHUNK).map((f, k) => ({ path: paths[i + k], file: f.file })), rooted: true });
+    }
   }
 
   /** Adds a picture given as RGBA bytes (a drawing, a webcam frame) under the label for added pictures. */
