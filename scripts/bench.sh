@@ -11,3 +11,4 @@ if [ "${1:-}" = "--torch" ] && [ ! -x bench/venv/bin/python ]; then
   bench/venv/bin/pip install torch numpy safetensors
 fi
 node bench/run.js "${RUNS:-25}"
+node bench/pictures.js 10000   # your own pictures: loading, and in-tab training on 32×32 colour beside TF.js

@@ -393,6 +393,25 @@ test('a 32×32 colour set trains and reconstructs each channel', async () => {
   });
   assert.equal(means.width, 32);
   assert.ok(means.rgb[0] > 20 && means.rgb[1] < 2 && means.rgb[2] < 2, `input means ${means.rgb.map((v) => v.toFixed(1))}`);
+  // The panels work at the model's shape: 32×32 colour tiles in the gallery, the interpolation
+  // strip (A and B are held-out pictures), the latent code, and inpainting the input.
+  const colourAt32 = (sel) => page.waitForFunction((q) => {
+    const c = document.querySelector(q);
+    if (!c || c.height !== 32) return false;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 30) return true;
+    return false;
+  }, sel, { timeout: 20000 });
+  for (const [panel, sel] of [['gallery-panel', '#gallery canvas'], ['interp-panel', '#interp-strip'], ['compress-panel', '#compress-recon']]) {
+    await page.locator(`#${panel}`).scrollIntoViewIfNeeded();
+    await colourAt32(sel);
+  }
+  await page.locator('#inpaint-panel').scrollIntoViewIfNeeded();
+  await page.click('[data-testid=inpaint-use-input]');
+  await page.click('[data-testid=inpaint-lower-half]');
+  await page.click('[data-testid=inpaint-run]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=inpaint-canvas]').dataset.done) > 0, null, { timeout: 60000 });
+  await colourAt32('#inpaint-result');
   let gridColour = 0;
   const g = result.grid.d;
   for (let i = 0; i < g.length; i += 4) if (Math.max(g[i], g[i + 1], g[i + 2]) - Math.min(g[i], g[i + 1], g[i + 2]) > 40) gridColour += 1;
