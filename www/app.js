@@ -353,10 +353,13 @@ async function paintTestReconstructions() {
   if (!state.model || !state.entry) return;
   const set = await testSet(state.entry.dataset);
   const { pixels } = shapeOf(state.model);
-  const images = new Float32Array(2 * 8 * pixels); // row 1: the test digits, row 2: their reconstructions
-  for (let k = 0; k < 8; k++) images.set(set.image(k), k * pixels);
-  images.set(state.model.decode(state.model.encode(images.subarray(0, 8 * pixels)).mu), 8 * pixels);
+  if (set.length === 0 || pixels !== set.channels * set.height * set.width) return;
+  const n = Math.min(8, set.length); // a small picture set may hold out fewer; the rest stay black
+  const images = new Float32Array(2 * 8 * pixels); // row 1: the test images, row 2: their reconstructions
+  for (let k = 0; k < n; k++) images.set(set.image(k), k * pixels);
+  images.set(state.model.decode(state.model.encode(images.subarray(0, n * pixels)).mu), 8 * pixels);
   paintTiles($('train-recons'), images, state.model, 8, 2);
+  $('train-recons-caption').textContent = `${state.entry.dataset === 'own' ? 'held-out pictures' : 'test images'} (top) and their reconstructions (bottom)`;
 }
 
 /**

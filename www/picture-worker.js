@@ -151,13 +151,16 @@ async function update() {
   const canvas = new OffscreenCanvas(64, 64);
   const progress = () => post({ type: 'progress', done, total: todo.length, seconds: (performance.now() - t0) / 1000 });
   let next = 0;
+  // This run's results: a clear or new options replace the map, and a picture still in flight
+  // then lands in the old one, never in the new.
+  const ownResults = results;
   const lane = async () => {
     while (next < todo.length && mine === run) {
       const picture = todo[next++];
       try {
-        results.set(picture.path, { image: await preprocess(picture, canvas) });
+        ownResults.set(picture.path, { image: await preprocess(picture, canvas) });
       } catch (err) {
-        results.set(picture.path, { reason: err.message ?? String(err) });
+        ownResults.set(picture.path, { reason: err.message ?? String(err) });
       }
       done += 1;
       if (performance.now() - lastPost > PROGRESS_EVERY_MS) {
