@@ -26,6 +26,7 @@ for (let k = 0; k < N; k++) {
 }
 const app = await startApp();
 const { page } = app;
+page.on('console', (m) => m.text().startsWith('TIMES') && console.log(m.text()));
 await serveBenchFiles(app.browser.context, app.server);
 try {
   await page.selectOption('[data-testid=images-size]', '32');

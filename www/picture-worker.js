@@ -28,8 +28,12 @@ let rejected = [];
 let results = new Map();
 let options = { size: 28, colour: false, fit: 'crop', background: 'ffffff', invert: false };
 let prep = null;
-/** Counts runs: a run overtaken by a newer change stops posting. */
+/** Counts changes of options and clears: a drain of an older one stops and posts nothing. */
 let run = 0;
+/** The pictures to prepare under the current options (from `head` on), and the drain doing it. */
+let queue = [];
+let head = 0;
+let drain = null;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const isZip = (path) => /\.zip$/i.test(path);
@@ -39,7 +43,9 @@ function addPicture(picture) {
   let { path } = picture;
   for (let n = 2; taken.has(path); n++) path = picture.path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
   taken.add(path);
-  pictures.push({ ...picture, path });
+  const added = { ...picture, path };
+  pictures.push(added);
+  queue.push(added);
 }
 
 /** Unpacks a .zip into pictures in the zip's folder; what it refuses goes to `rejected`. */
@@ -140,39 +146,48 @@ async function preprocess(picture, canvas) {
   }
 }
 
-/** Brings every picture's result up to date with the options, then posts the set. */
+/**
+ * Brings every picture's result up to date with the options, then posts the set. One drain runs
+ * at a time: pictures added meanwhile join its queue; new options or a clear start a new one.
+ */
 async function update() {
-  const mine = ++run;
+  if (drain?.run === run) return; // the running drain takes the new pictures too
+  const mine = run;
+  const state = { run: mine, done: 0, inFlight: 0 };
+  drain = state;
   await wasmReady;
   const t0 = performance.now();
-  const todo = pictures.filter((p) => !results.has(p.path));
-  let done = 0;
-  let lastPost = 0;
-  const canvas = new OffscreenCanvas(64, 64);
-  const progress = () => post({ type: 'progress', done, total: todo.length, seconds: (performance.now() - t0) / 1000 });
-  let next = 0;
-  // This run's results: a clear or new options replace the map, and a picture still in flight
+  // This drain's results: new options or a clear replace the map, and a picture still in flight
   // then lands in the old one, never in the new.
   const ownResults = results;
+  const canvas = new OffscreenCanvas(64, 64);
+  let lastPost = 0;
+  const progress = () => post({
+    type: 'progress', done: state.done, total: state.done + state.inFlight + queue.length - head, seconds: (performance.now() - t0) / 1000,
+  });
   const lane = async () => {
-    while (next < todo.length && mine === run) {
-      const picture = todo[next++];
+    while (head < queue.length && mine === run) {
+      const picture = queue[head++];
+      state.inFlight += 1;
       try {
         ownResults.set(picture.path, { image: await preprocess(picture, canvas) });
       } catch (err) {
         ownResults.set(picture.path, { reason: err.message ?? String(err) });
       }
-      done += 1;
+      state.inFlight -= 1;
+      state.done += 1;
       if (performance.now() - lastPost > PROGRESS_EVERY_MS) {
         lastPost = performance.now();
         progress();
       }
     }
   };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  // Again while pictures came in as the last lanes finished.
+  while (head < queue.length && mine === run) await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  if (drain === state) drain = null;
   if (mine !== run) return;
   progress();
-  postSet((performance.now() - t0) / 1000, todo.length);
+  postSet((performance.now() - t0) / 1000, state.done);
 }
 
 /** The set as the model sees it: pictures sorted by path (as the CLI reads a folder), labels from folders. */
@@ -203,6 +218,9 @@ function setOptions(next) {
   prep = made;
   options = next;
   results = new Map();
+  queue = [...pictures];
+  head = 0;
+  run += 1;
 }
 
 self.onmessage = async ({ data: msg }) => {
@@ -215,6 +233,9 @@ self.onmessage = async ({ data: msg }) => {
       taken = new Set();
       rejected = [];
       results = new Map();
+      queue = [];
+      head = 0;
+      run += 1;
     } else if (msg.type === 'add') {
       // Hidden files (.DS_Store, ._x.png) are not pictures, as for `vae train --images`.
       const files = msg.files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));

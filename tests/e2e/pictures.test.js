@@ -143,6 +143,17 @@ test('a folder of MNIST digits as PNGs loads with the IDX pixels and labels exac
   await page.setInputFiles('[data-testid=images-folder]', join(tmp, 'digits'));
   await checkDigitSet();
   assert.equal(await page.textContent('[data-testid=images-skipped]'), '');
+  // Changing an option prepares the set again: inverted, then at 16×16, then back as it was.
+  const first = digits.images.subarray(sortedDigits()[0] * 784, (sortedDigits()[0] + 1) * 784);
+  await page.check('[data-testid=images-invert]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=images-sheet]').getContext('2d').getImageData(0, 0, 1, 1).data[0] === 255, null, { timeout: 30000 });
+  assert.ok(tile(await readSheet(), 0, 28).every((v, p) => v === 255 - first[p]), 'the inverted picture is 255 − the IDX pixels');
+  await page.uncheck('[data-testid=images-invert]');
+  await page.selectOption('[data-testid=images-size]', '16');
+  await page.waitForFunction(() => document.querySelector('[data-testid=images-sheet]').width === 20 * 16, null, { timeout: 30000 });
+  await page.selectOption('[data-testid=images-size]', '28');
+  await page.waitForFunction(() => document.querySelector('[data-testid=images-sheet]').width === 20 * 28, null, { timeout: 30000 });
+  await checkDigitSet();
 });
 
 test('the set trains in the tab, and every panel works on the result', async () => {
