@@ -18,6 +18,12 @@ if [ "${1:-}" != "--no-native" ]; then
   cargo build --release --bin vae
 fi
 
+# The page's two JS libraries, from npm (see the README's dependency list): idb (IndexedDB with
+# promises, for the library) and fflate (writing a picture set's .zip).
+mkdir -p www/vendor
+cp node_modules/idb/build/index.js www/vendor/idb.js
+cp node_modules/fflate/esm/browser.js www/vendor/fflate.js
+
 # Datasets for the page: the IDX files, gzip-compressed (the page and the Rust reader both take gzip).
 mkdir -p www/data
 pack() { # source destination
@@ -33,4 +39,19 @@ for split in train t10k; do
   pack "$fashion/$split-images-idx3-ubyte.gz" "www/data/fashion-$split-images.idx.gz"
   pack "$fashion/$split-labels-idx1-ubyte.gz" "www/data/fashion-$split-labels.idx.gz"
 done
+# The offline cache's list (sw.js): every file of this build, and a version that changes with any
+# of them, so that a new build replaces the cache whole.
+files=$( { echo index.html; echo pkg/vae.js; echo pkg/vae_bg.wasm; find www -type f ! -name precache.js ! -name '*.bin' | LC_ALL=C sort; } )
+version=$(for f in $files; do sha256sum "$f"; done | sha256sum | cut -c1-16)
+{
+  echo "// Written by scripts/build.sh: the files of this build for the offline cache (sw.js)."
+  echo "self.PRECACHE = {"
+  echo "  version: '$version',"
+  echo "  files: ["
+  echo "    './',"
+  for f in $files; do echo "    './$f',"; done
+  echo "  ],"
+  echo "};"
+} > www/precache.js
+
 say "done: pkg/$(ls pkg | tr '\n' ' ')"

@@ -24,7 +24,7 @@ pub struct Archive {
 impl Archive {
     /// Opens `bytes` as a zip archive; fails only when it is not one (or lists too many files).
     pub fn open(bytes: Vec<u8>) -> Result<Self> {
-        let zip = match ZipArchive::new(Cursor::new(bytes)) {
+        let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
             Ok(zip) => zip,
             Err(e) => bail!("not a readable zip archive ({e})"),
         };
@@ -32,7 +32,6 @@ impl Archive {
             bail!("the archive lists {} files, more than {}", zip.len(), limits::MAX_ARCHIVE_ENTRIES);
         }
         let (mut files, mut skipped) = (Vec::new(), Vec::new());
-        let mut zip = zip;
         for i in 0..zip.len() {
             let Ok(entry) = zip.by_index_raw(i) else { continue };
             let raw = entry.name().map(|n| n.to_string()).unwrap_or_default();

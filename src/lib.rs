@@ -24,6 +24,7 @@ pub mod packed;
 pub mod parallel;
 pub mod picture;
 pub mod preprocess;
+pub mod resume;
 pub mod rng;
 pub mod scatter;
 pub mod shape;

@@ -28,9 +28,44 @@ pub struct Adam {
     threads: usize,
 }
 
+/// Where an [`Adam`] stands: its step count and, per parameter (in the order it was made with),
+/// the first and second moments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamState {
+    pub step: i32,
+    pub moments: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
 impl Adam {
     pub fn params(&self) -> ParamsAdamW {
         self.config.clone()
+    }
+
+    /// A copy of the step count and the moments.
+    pub fn state(&self) -> Result<AdamState> {
+        let moments = self
+            .params
+            .iter()
+            .map(|p| {
+                let m = p.moments.lock().map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))?;
+                Ok((m.m.clone(), m.v.clone()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(AdamState { step: self.step, moments })
+    }
+
+    /// Goes on from `state` (taken from an optimiser made with parameters of the same sizes).
+    pub fn restore(&mut self, state: AdamState) -> Result<()> {
+        if state.moments.len() != self.params.len()
+            || self.params.iter().zip(&state.moments).any(|(p, (m, v))| m.len() != p.var.elem_count() || v.len() != m.len())
+        {
+            bail!("adam: the saved moments do not fit these parameters");
+        }
+        for (param, (m, v)) in self.params.iter().zip(state.moments) {
+            *param.moments.lock().map_err(|_| candle_core::Error::Msg("adam: poisoned moments".into()))? = Moments { m, v };
+        }
+        self.step = state.step;
+        Ok(())
     }
 
     /// Updates the parameters on up to `threads` threads (native builds; each parameter's update

@@ -154,7 +154,7 @@ pub fn label_folders<S: AsRef<str>>(paths: &[S]) -> Result<(Vec<String>, Vec<Opt
     let mut names: Vec<String> = paths.iter().filter_map(|p| folder(p.as_ref())).collect();
     names.sort();
     names.dedup();
-    let most = crate::limits::MAX_CLASSES.min(256); // labels are stored as bytes
+    let most = limits::MAX_CLASSES.min(256); // labels are stored as bytes
     if names.len() > most {
         bail!("{} label folders, more than {most}", names.len());
     }
@@ -167,6 +167,13 @@ pub fn label_folders<S: AsRef<str>>(paths: &[S]) -> Result<(Vec<String>, Vec<Opt
         })
         .collect();
     Ok((names, labels))
+}
+
+/// Why a `width` × `height` picture is refused before it is decoded ("is 20000×20000, larger
+/// than …"), or nothing when its size is allowed.
+pub fn size_refusal(width: usize, height: usize) -> Option<String> {
+    (width.max(height) > limits::MAX_PICTURE_SIDE || width * height > limits::MAX_PICTURE_PIXELS)
+        .then(|| format!("is {width}×{height}, larger than the {} megapixels a picture may have", limits::MAX_PICTURE_PIXELS >> 20))
 }
 
 /// How many of `n` pictures are held out for evaluation when none is named: 10%, at least one.

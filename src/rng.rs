@@ -3,16 +3,40 @@
 //! candle's own CPU RNG cannot be seeded, so every random tensor in this crate comes from here.
 
 use candle_core::{Device, Result, Shape, Tensor};
-use rand::{rngs::StdRng, Rng as _, SeedableRng};
+use rand::{Rng as _, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 use rand_distr::StandardNormal;
 
 /// A seeded generator of the noise the VAE needs (ε for the reparameterisation, weight init,
-/// shuffling).
-pub struct Rng(StdRng);
+/// shuffling): ChaCha12, the generator behind rand's `StdRng`, used directly so that its position
+/// can be saved and restored ([`RngState`]) when training resumes.
+#[derive(Clone)]
+pub struct Rng(ChaCha12Rng);
+
+/// Where a generator stands: its key and its position in the stream, enough to go on exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RngState {
+    pub seed: [u8; 32],
+    /// Position in 32-bit words.
+    pub word_pos: u128,
+    pub stream: u64,
+}
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Self(StdRng::seed_from_u64(seed))
+        Self(ChaCha12Rng::seed_from_u64(seed))
+    }
+
+    pub fn state(&self) -> RngState {
+        RngState { seed: self.0.get_seed(), word_pos: self.0.get_word_pos(), stream: self.0.get_stream() }
+    }
+
+    /// A generator that continues exactly where the one whose `state` this is stood.
+    pub fn from_state(state: RngState) -> Self {
+        let mut rng = ChaCha12Rng::from_seed(state.seed);
+        rng.set_stream(state.stream);
+        rng.set_word_pos(state.word_pos);
+        Self(rng)
     }
 
     /// A tensor of independent N(0, 1) samples, `f32`.

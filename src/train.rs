@@ -8,9 +8,9 @@ use crate::data::Dataset;
 use crate::gradient::negative_elbo_gradient;
 use crate::loss::{iwae_nll, negative_elbo};
 use crate::model::{Vae, VaeConfig};
-use crate::optim::Adam;
+use crate::optim::{Adam, AdamState};
 use crate::parallel::{self, Minibatch, PartGradient};
-use crate::rng::Rng;
+use crate::rng::{Rng, RngState};
 use crate::weights;
 
 /// Hyper-parameters of a training run.
@@ -65,6 +65,30 @@ pub struct Trainer {
     shards: usize,
     /// The trainable parameters, sorted by name.
     params: Vec<Var>,
+    /// Their names (PyTorch's), in the same order.
+    names: Vec<String>,
+}
+
+/// Everything a [`Trainer`] needs to go on exactly where it stood (a resumed run takes the same
+/// steps as one never interrupted): [`Trainer::state`], [`Trainer::from_state`], saved by
+/// [`crate::resume`].
+pub struct TrainerState {
+    pub config: TrainConfig,
+    /// The learning rate now (divergence halves it).
+    pub learning_rate: f64,
+    /// The weights by name, sorted by name.
+    pub params: Vec<(String, Tensor)>,
+    /// The weights a divergence falls back to, in the order of `params`.
+    pub fallback: Option<Vec<Tensor>>,
+    pub adam: AdamState,
+    pub rng: RngState,
+    /// This epoch's order of the training images, and how far through it the run is.
+    pub order: Vec<usize>,
+    pub cursor: usize,
+    pub epoch: usize,
+    pub steps: usize,
+    pub healthy_steps: usize,
+    pub best_loss: f64,
 }
 
 impl Trainer {
@@ -93,14 +117,14 @@ impl Trainer {
             candle_core::bail!("β must be a non-negative number, got {}", config.beta);
         }
         let vae = Vae::new(VarBuilder::from_varmap(&varmap, DType::F32, device), config.vae)?;
-        let params = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
-        let optimizer = Adam::new(varmap.all_vars(), params)?;
-        let params = {
+        let (names, params): (Vec<String>, Vec<Var>) = {
             let named = varmap.data().lock().map_err(|_| candle_core::Error::Msg("the parameter map is poisoned".into()))?;
             let mut named: Vec<(String, Var)> = named.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             named.sort_by(|a, b| a.0.cmp(&b.0));
-            named.into_iter().map(|(_, v)| v).collect()
+            named.into_iter().unzip()
         };
+        let adam = ParamsAdamW { lr: config.learning_rate, weight_decay: 0.0, ..Default::default() };
+        let optimizer = Adam::new(params.clone(), adam)?;
         Ok(Self {
             vae,
             optimizer,
@@ -115,7 +139,62 @@ impl Trainer {
             checkpoint: None,
             shards: 1,
             params,
+            names,
         })
+    }
+
+    /// A copy of where this trainer stands.
+    pub fn state(&self) -> Result<TrainerState> {
+        let params = self.names.iter().zip(&self.params).map(|(n, v)| Ok((n.clone(), v.as_tensor().copy()?))).collect::<Result<_>>()?;
+        let fallback = match &self.checkpoint {
+            Some(saved) => Some(saved.iter().map(|(_, t)| t.copy()).collect::<Result<_>>()?),
+            None => None,
+        };
+        Ok(TrainerState {
+            config: self.config,
+            learning_rate: self.learning_rate(),
+            params,
+            fallback,
+            adam: self.optimizer.state()?,
+            rng: self.rng.state(),
+            order: self.order.clone(),
+            cursor: self.cursor,
+            epoch: self.epoch,
+            steps: self.steps,
+            healthy_steps: self.healthy_steps,
+            best_loss: self.best_loss,
+        })
+    }
+
+    /// A trainer that goes on exactly where the one whose `state` this is stood.
+    pub fn from_state(state: TrainerState, device: &Device) -> Result<Self> {
+        let expected: Vec<(String, Vec<usize>)> = {
+            let mut specs: Vec<_> = state.config.vae.parameter_specs().into_iter().map(|s| (s.name, s.shape)).collect();
+            specs.sort();
+            specs
+        };
+        let found: Vec<(String, Vec<usize>)> = state.params.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
+        if found != expected {
+            candle_core::bail!("the saved weights do not fit a {} model", state.config.vae.describe());
+        }
+        if state.cursor > state.order.len() || state.fallback.as_ref().is_some_and(|f| f.len() != state.params.len()) {
+            candle_core::bail!("the saved training position is inconsistent");
+        }
+        let varmap = weights::varmap_of(state.params.iter().map(|(n, t)| (n.as_str(), t)))?;
+        let mut trainer = Self::from_varmap(varmap, Rng::from_state(state.rng), state.config, device)?;
+        trainer.optimizer.restore(state.adam)?;
+        trainer.set_learning_rate(state.learning_rate);
+        trainer.checkpoint = match state.fallback {
+            Some(saved) => Some(trainer.params.iter().cloned().zip(saved).collect()),
+            None => None,
+        };
+        trainer.order = state.order;
+        trainer.cursor = state.cursor;
+        trainer.epoch = state.epoch;
+        trainer.steps = state.steps;
+        trainer.healthy_steps = state.healthy_steps;
+        trainer.best_loss = state.best_loss;
+        Ok(trainer)
     }
 
     /// The model being trained (shares its parameters).
@@ -130,6 +209,11 @@ impl Trainer {
     /// Completed epochs.
     pub fn epoch(&self) -> usize {
         self.epoch
+    }
+
+    /// How many images this epoch's order holds (0 before the first step).
+    pub fn order_len(&self) -> usize {
+        self.order.len()
     }
 
     /// Optimiser steps taken.

@@ -263,9 +263,15 @@ pub fn init_varmap(config: VaeConfig, rng: &mut Rng, device: &Device) -> Result<
 
 /// Trainable parameters holding a copy of `vae`'s weights (for fine-tuning).
 pub fn varmap_from(vae: &Vae) -> Result<VarMap> {
+    let named = vae.named_parameters();
+    varmap_of(named.iter().map(|(n, t)| (n.as_str(), t)))
+}
+
+/// Trainable parameters holding copies of `named` tensors.
+pub fn varmap_of<'a>(named: impl IntoIterator<Item = (&'a str, &'a Tensor)>) -> Result<VarMap> {
     let varmap = VarMap::new();
-    for (name, t) in vae.named_parameters() {
-        insert_var(&varmap, &name, &t)?;
+    for (name, t) in named {
+        insert_var(&varmap, name, t)?;
     }
     Ok(varmap)
 }

@@ -23,6 +23,10 @@ import { StyleTransferPanel } from './uses/style-transfer.js';
 import { CompressPanel, parseShareHash } from './uses/compress.js';
 import { BlurPanel } from './uses/blur.js';
 import { PicturesPanel, droppedFiles } from './pictures.js';
+import { LibraryPanel } from './library-panel.js';
+import { registerOffline } from './offline.js';
+import { loadSession, saveSession } from './session.js';
+import { STORES, get as libraryGet } from './library.js';
 
 const state = {
   model: null,
@@ -37,9 +41,13 @@ const state = {
   scatterJob: 0,
 };
 
-const pad = new DrawingPad($('draw-canvas'), () => onNextFrame('recon', updateReconstruction, 0));
+const pad = new DrawingPad($('draw-canvas'), () => {
+  onNextFrame('recon', updateReconstruction, 0);
+  keepSession();
+});
 const sliders = new LatentSliders($('sliders'), (z) => {
   map.setBase(z);
+  keepSession();
   onNextFrame('uses-point', () => forEachPanel((p) => p.onDecoderPoint?.()), 7);
   onNextFrame('decoded', () => showDecoded(z), 1);
 });
@@ -240,7 +248,7 @@ function ownTestSet(own) {
     state.ownTestSets.set(own, Promise.resolve().then(() => {
       const full = wasm().ImageSet.fromPixels(own.channels, own.size, own.pixels, own.labels);
       try {
-        return full.heldOut(wasm().heldOutCount(own.count));
+        return full.heldOut();
       } finally {
         full.free();
       }
@@ -294,10 +302,14 @@ async function loadModel(entry) {
 
 /**
  * Makes `model` (loaded from `bytes`) the one every view uses and redraws everything. With `live` (weights streaming
- * from the training worker) the sliders, view and scatter stay as they are when L is unchanged.
+ * from the training worker) the sliders, view and scatter stay as they are while new weights of the same model of
+ * the same data come in; the first weights of a run (another model, other data) redraw everything, legend and
+ * explanation included.
  */
 function activateModel(model, bytes, entry, live = false) {
-  const sameShape = live && state.model?.latentSize === model.latentSize;
+  const was = state.entry;
+  const sameShape = live && was?.file === entry.file && was?.dataset === entry.dataset && was?.own === entry.own
+    && state.model?.description === model.description;
   state.scatterJob += 1; // a scatter still being computed belongs to the old model
   state.model?.free();
   state.model = model;
@@ -367,7 +379,7 @@ async function paintTestReconstructions() {
  * trained on pictures (`vae train --images`, or in a tab) is explored on the pictures `own`
  * (those it was trained on), else on the pictures loaded now when they have its shape.
  */
-function useWeights(bytes, name, { live = false, dataset, own = null } = {}) {
+function useWeights(bytes, name, { live = false, dataset, own = null, label: named = null } = {}) {
   const model = new (wasm().Model)(bytes); // throws with the reason on a bad file
   const meta = JSON.parse(model.metadata);
   dataset ??= meta.dataset === 'images' ? 'own' : ['mnist', 'fashion'].includes(meta.dataset) ? meta.dataset : state.entry?.dataset ?? 'mnist';
@@ -377,7 +389,7 @@ function useWeights(bytes, name, { live = false, dataset, own = null } = {}) {
     model.free();
     throw new Error(`${name} is a conditional VAE (${classes} label inputs); the explorer takes plain VAEs. The shipped conditional models are in the style-transfer panel.`);
   }
-  const label = live ? `Trained in this tab (${model.description})` : `File: ${name}`;
+  const label = named ?? (live ? `Trained in this tab (${model.description})` : `File: ${name}`);
   activateModel(model, bytes, customEntry(name, label, dataset, bytes, own), live);
 }
 
@@ -432,6 +444,30 @@ function bindControls() {
 }
 
 function bindTraining() {
+  const library = new LibraryPanel({
+    openModel: (r) => {
+      const names = r.run?.config?.names ?? CLASS_NAMES[r.dataset];
+      const model = new (wasm().Model)(r.bytes);
+      const conditional = model.classes > 0;
+      model.free();
+      if (conditional) {
+        forEachPanel((p) => p.onTrainedConditional?.(r.bytes, names));
+        setStatus(`Opened “${r.name}” from the library in the style-transfer panel (a conditional VAE).`);
+      } else {
+        useWeights(r.bytes, `${r.id}.safetensors`, { dataset: r.dataset, own: r.run?.config?.own ?? null, label: `Library: ${r.name}` });
+        state.entry.libraryId = r.id;
+        keepSession();
+        setStatus(`Opened “${r.name}” from the library: ${state.model.description}. It is the active model.`);
+      }
+      if (r.run && r.run.status !== 'done' && training.state === 'idle') training.offerResume(r);
+    },
+    openSet: (r) => pictures.restore(r),
+    // An unfinished run (a reload, a crash, a closed tab) is offered for resuming while nothing trains.
+    onRecords: (models) => {
+      if (training.state === 'idle' && !training.resumable) training.offerResume(models.find((r) => r.run && r.run.status !== 'done') ?? null);
+    },
+  });
+  state.library = library;
   const training = new TrainingPanel({
     onWeights: (bytes, info) => {
       try {
@@ -448,6 +484,7 @@ function bindTraining() {
     // While it trains, the training worker decodes the grid: the grid workers would need cores it uses.
     // (Not for a conditional VAE, which is not the explorer's model.)
     onState: (s, trainerGrid) => map.useWorkers(s === 'running' && !trainerGrid.panel.config?.classes ? trainerGrid : gridWorkers),
+    onSaved: () => library.refresh(),
   });
   const pictures = new PicturesPanel({
     // A thumbnail clicked: that picture (as the model sees it) becomes the current input.
@@ -456,12 +493,16 @@ function bindTraining() {
       state.loadedTest = { index: `picture:${path}`, image, version: pad.version, shape, source: path };
       onNextFrame('recon', updateReconstruction, 0);
     },
+    onSaved: () => library.refresh(),
     onSet: (set) => {
       state.own = set.count > 0 ? set : null;
       const option = $('train-dataset').querySelector('option[value="own"]');
       option.disabled = set.count < 2;
       option.textContent = set.count ? `your pictures (${set.count})` : 'your pictures';
-      if (set.count < 2 && $('train-dataset').value === 'own') $('train-dataset').value = 'mnist';
+      if (set.count < 2 && $('train-dataset').value === 'own') {
+        $('train-dataset').value = 'mnist';
+        $('train-dataset').dispatchEvent(new Event('change'));
+      }
     },
   });
   $('images-use').addEventListener('click', () => {
@@ -483,7 +524,8 @@ function bindTraining() {
     current: () => state.model && { bytes: state.model.toSafetensors(), model: state.model },
     load: (bytes, name) => {
       useWeights(bytes, name);
-      setStatus(`Loaded ${name}: ${state.model.description}. It is the active model.`);
+      setStatus(`Loaded ${name}: ${state.model.description}. It is the active model, and kept in the library.`);
+      library.keepFile(bytes, name, state.entry.dataset, state.model.description);
     },
   });
   return training;
@@ -538,6 +580,49 @@ function exposeDebugHooks(training) {
   };
 }
 
+/** What comes back after a reload (www/session.js). */
+function sessionSnapshot() {
+  const entry = state.entry;
+  const model = entry?.shipped ? entry.file : entry?.libraryId ? `library:${entry.libraryId}` : null;
+  const train = Object.fromEntries([...document.querySelectorAll('#train-panel input, #train-panel select')]
+    .filter((el) => el.id).map((el) => [el.id, el.type === 'checkbox' ? el.checked : el.value]));
+  return { model, z: Array.from(sliders.values()), view: map.view, dims: map.dims, gridSize: map.n, strokes: pad.toJSON(), train };
+}
+
+const keepSession = () => state.restored && saveSession(sessionSnapshot, true);
+
+/** The model entry the saved session names (a shipped model, or one of the library), or null. */
+async function sessionEntry(session) {
+  if (typeof session.model !== 'string') return null;
+  if (!session.model.startsWith('library:')) return MODELS.find((m) => m.file === session.model) ?? null;
+  const r = await libraryGet(STORES.models, session.model.slice('library:'.length)).catch(() => null);
+  if (!r) return null;
+  const entry = customEntry(`${r.id}.safetensors`, `Library: ${r.name}`, r.dataset, r.bytes, r.run?.config?.own ?? null);
+  entry.libraryId = r.id;
+  return entry;
+}
+
+/** Puts back the point, view, drawing and training settings of the saved session (the model is loaded already). */
+async function restoreSession(session) {
+  const L = state.model.latentSize;
+  if (Array.isArray(session.dims) && session.dims.length === 2 && session.dims.every((d) => Number.isInteger(d) && d >= 0 && d < L) && session.dims[0] !== session.dims[1]) {
+    $('dim-x').value = String(session.dims[0]);
+    $('dim-y').value = String(session.dims[1]);
+    map.setDims(session.dims[0], session.dims[1]);
+  }
+  if (Number.isInteger(session.gridSize)) $('grid-size').value = String(map.setGridSize(session.gridSize));
+  if (session.view) map.setView(session.view);
+  if (Array.isArray(session.z) && session.z.length === L && session.z.every(Number.isFinite)) sliders.setValues(Float32Array.from(session.z));
+  for (const [id, value] of Object.entries(session.train ?? {})) {
+    const el = document.getElementById(id);
+    if (!el?.closest('#train-panel') || (typeof value !== 'string' && typeof value !== 'boolean')) continue;
+    if (el.type === 'checkbox') el.checked = value === true;
+    else if (el.tagName !== 'SELECT' || el.querySelector(`option[value="${CSS.escape(String(value))}"]:not([disabled])`)) el.value = String(value);
+    el.dispatchEvent(new Event('change'));
+  }
+  if (Array.isArray(session.strokes) && session.strokes.length) await pad.restore(session.strokes);
+}
+
 /** Opens the model and latent point of a shared link (`#model=…&z=…`), if the hash holds one. */
 async function openSharedView() {
   const shared = parseShareHash(location.hash);
@@ -571,8 +656,16 @@ async function main() {
     addPanel(new Panel(uses), $(root));
   }
   const shared = parseShareHash(location.hash);
-  await loadModel(MODELS.find((m) => m.file === shared?.model) ?? MODELS[0]);
+  const session = loadSession();
+  const resumed = shared ? null : await sessionEntry(session);
+  await loadModel(MODELS.find((m) => m.file === shared?.model) ?? resumed ?? MODELS[0]);
+  if (!shared) await restoreSession(session).catch((err) => showError(err, 'the last session'));
   await openSharedView();
+  state.restored = true;
+  for (const type of ['pagehide', 'visibilitychange']) window.addEventListener(type, () => saveSession(sessionSnapshot));
+  $('train-panel').addEventListener('change', keepSession);
+  $('map-panel').addEventListener('pointerup', keepSession);
+  $('map-panel').addEventListener('wheel', keepSession, { passive: true });
   window.addEventListener('hashchange', () => openSharedView().catch((err) => showError(err, 'shared link')));
   metrics.ready = true;
   // Grid decoding moves to two workers (both cores) once the first grid is up, so starting them
@@ -581,6 +674,10 @@ async function main() {
     gridWorkers = new GridWorkers();
     if (map.workers === null) map.useWorkers(gridWorkers);
   });
+  // The library (stored models and sets; an unfinished run to resume), once the first grid is up.
+  afterFirstGrid(() => state.library.refresh());
+  // Offline: the service worker caches this build once the page has settled (it fetches every file once).
+  afterFirstGrid(() => setTimeout(() => registerOffline().catch((err) => showError(err, 'offline mode')), 2000));
   // The panels' own models (conditional, β), once the page has settled.
   afterFirstGrid(() => setTimeout(() => forEachPanel((p) => p.prefetch?.()), 3000));
 }

@@ -64,6 +64,32 @@ export class DrawingPad {
     this.#changed(true);
   }
 
+  /** The ink as plain data (for the session kept across reloads): strokes, and an image as a PNG data URL. */
+  toJSON() {
+    return this.strokes.map((s) => (s.mode === 'image' ? { mode: 'image', url: s.image.toDataURL() }
+      : { mode: s.mode, colour: s.colour, points: s.points }));
+  }
+
+  /** Puts back ink saved by `toJSON`; resolves when it is drawn. */
+  async restore(saved) {
+    const strokes = [];
+    for (const s of saved) {
+      if (s.mode === 'image' && typeof s.url === 'string' && s.url.startsWith('data:image/png')) {
+        const img = new Image();
+        img.src = s.url;
+        await img.decode();
+        const small = document.createElement('canvas');
+        Object.assign(small, { width: img.width, height: img.height });
+        small.getContext('2d').drawImage(img, 0, 0);
+        strokes.push({ mode: 'image', image: small });
+      } else if ((s.mode === 'pen' || s.mode === 'eraser') && Array.isArray(s.points) && s.points.every((p) => p.length === 2 && p.every(Number.isFinite))) {
+        strokes.push({ mode: s.mode, colour: typeof s.colour === 'string' ? s.colour : '#ffffff', points: s.points });
+      }
+    }
+    this.strokes = strokes;
+    this.#changed(true);
+  }
+
   #changed(redraw) {
     if (redraw) this.#redraw();
     this.version += 1;

@@ -103,6 +103,14 @@ export class LatentMap {
     onNextFrame('scatter', () => this.#paintScatter(), 3);
   }
 
+  /** Shows the part of the plane `view` ({ u0, u1, v0, v1 } in probability space) saved from an earlier visit. */
+  setView(view) {
+    const ok = ['u0', 'u1', 'v0', 'v1'].every((k) => Number.isFinite(view?.[k]) && view[k] >= 0 && view[k] <= 1) && view.u0 < view.u1 && view.v0 < view.v1;
+    if (!ok) return;
+    this.view = { u0: view.u0, u1: view.u1, v0: view.v0, v1: view.v1 };
+    this.#requestGrid();
+  }
+
   resetView() {
     this.view = { ...FULL_VIEW };
     this.#requestGrid();

@@ -13,5 +13,8 @@ export const metrics = {
   scatterCount: 0,
   crashes: 0,
   picturesLoadMs: 0, // your pictures: from handing files to the picture worker to the set, the last time
+  libraryItems: 0, // models and picture sets listed in the library
+  offlineReady: false, // the service worker has cached this build (offlineVersion) for offline use
+  offlineVersion: '',
 };
 Object.defineProperty(window, 'vaeMetrics', { value: metrics });

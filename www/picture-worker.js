@@ -12,11 +12,14 @@
 // labels, names, paths, skipped, seconds } after every change; `error` { message }.
 import init, { PictureOptions, ZipPictures, pictureSize, pictureHeaderBytes, labelFolders } from '../pkg/vae.js';
 import { stripCommonRoot } from './picture-paths.js';
+import { STORES, get, newId, saveKeepingName } from './library.js';
 
 const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
 /** Pictures decoded at once (the browser decodes them off this thread). */
 const IN_FLIGHT = 32;
 const PROGRESS_EVERY_MS = 100;
+/** The set is kept in the library (www/library.js) this long after it last changed. */
+const SAVE_AFTER_MS = 1000;
 
 /** Every picture, in the order added: { path, blob } or { path, rgba, width, height }. */
 let pictures = [];
@@ -36,6 +39,31 @@ let head = 0;
 let drain = null;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+/** This set's library record ({ id, created }), made when it is first kept; a clear starts another. */
+let stored = null;
+let saveTimer = 0;
+
+/** Keeps `set` (as posted) in the library with the pictures as they were added, SAVE_AFTER_MS after the last change. */
+function scheduleSave(set) {
+  clearTimeout(saveTimer);
+  if (set.count === 0) return;
+  const sources = pictures.map((p) => (p.blob ? { path: p.path, blob: p.blob } : { path: p.path, rgba: p.rgba, width: p.width, height: p.height }));
+  saveTimer = setTimeout(async () => {
+    stored ??= { id: newId('set'), created: Date.now() };
+    const { names, count } = set;
+    const name = `${count} picture${count === 1 ? '' : 's'}${names.length ? ` of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''}`;
+    try {
+      await saveKeepingName(STORES.sets, {
+        id: stored.id, name, created: stored.created, updated: Date.now(), count, channels: set.channels, size: set.size, names,
+        options: set.options, pixels: set.pixels, labels: set.labels, paths: set.paths, sources,
+      });
+      post({ type: 'saved', id: stored.id });
+    } catch (err) {
+      post({ type: 'save-error', message: err.message ?? String(err) });
+    }
+  }, SAVE_AFTER_MS);
+}
+
 const isZip = (path) => /\.zip$/i.test(path);
 
 /** Adds `path` (made unique: two pictures may not share one) to the pictures. */
@@ -206,10 +234,12 @@ function postSet(seconds, decoded) {
   const pixels = new Uint8Array(kept.length * per);
   kept.forEach((k, i) => pixels.set(k.image, i * per));
   const labels = Uint8Array.from(kept, (k) => k.label);
-  post({
+  const set = {
     type: 'set', count: kept.length, channels: prep.channels, size: options.size, pixels, labels, names,
     paths: kept.map((k) => k.path), skipped, seconds, decoded, options,
-  }, [pixels.buffer, labels.buffer]);
+  };
+  scheduleSave({ ...set, pixels: pixels.slice(), labels: labels.slice() });
+  post(set, [pixels.buffer, labels.buffer]);
 }
 
 function setOptions(next) {
@@ -223,19 +253,34 @@ function setOptions(next) {
   run += 1;
 }
 
+/** Forgets every picture; the next set is a new library entry. */
+function clear() {
+  pictures = [];
+  taken = new Set();
+  rejected = [];
+  results = new Map();
+  queue = [];
+  head = 0;
+  run += 1;
+  stored = null;
+  clearTimeout(saveTimer);
+}
+
 self.onmessage = async ({ data: msg }) => {
   try {
     await wasmReady;
     if (!prep) setOptions(options);
     if (msg.type === 'options') setOptions(msg.options);
     else if (msg.type === 'clear') {
-      pictures = [];
-      taken = new Set();
-      rejected = [];
-      results = new Map();
-      queue = [];
-      head = 0;
-      run += 1;
+      clear();
+    } else if (msg.type === 'restore') {
+      // A set from the library: its pictures as they were added, under its options, kept in the same record.
+      const r = await get(STORES.sets, msg.id);
+      if (!r?.sources) throw new Error('that picture set is no longer in the library');
+      clear();
+      setOptions(r.options);
+      for (const source of r.sources) addPicture(source);
+      stored = { id: r.id, created: r.created };
     } else if (msg.type === 'add') {
       // Hidden files (.DS_Store, ._x.png) are not pictures, as for `vae train --images`.
       const files = msg.files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));

@@ -19,8 +19,8 @@ const ADD_CHUNK = 500;
 const BURST_EVERY_MS = 100;
 
 export class PicturesPanel {
-  constructor({ onSet, onPick }) {
-    Object.assign(this, { onSet, onPick });
+  constructor({ onSet, onPick, onSaved }) {
+    Object.assign(this, { onSet, onPick, onSaved });
     this.set = null;
     this.added = 0; // drawings and frames added, for their file names
     this.worker = new Worker(new URL('./picture-worker.js', import.meta.url), { type: 'module' });
@@ -69,6 +69,20 @@ export class PicturesPanel {
     }
   }
 
+  /** Makes a picture set of the library (www/library.js) the current set, with its options. */
+  restore(record) {
+    const o = record.options;
+    $('images-size').value = String(o.size);
+    $('images-colour').checked = o.colour;
+    $('images-fit').value = o.fit;
+    $('images-background').value = `#${o.background}`;
+    $('images-invert').checked = o.invert;
+    setStatus(`Opening “${record.name}” from the library…`);
+    this.loadStarted = performance.now();
+    this.#post({ type: 'restore', id: record.id });
+    $('pictures-panel').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
+
   /** Adds a picture given as RGBA bytes (a drawing, a webcam frame) under the label for added pictures. */
   addRgba(kind, rgba, width, height) {
     const label = $('images-label').value.trim().replace(/[/\\]/g, '-');
@@ -100,6 +114,10 @@ export class PicturesPanel {
           + `${msg.names.length ? ` in ${msg.names.length} labels` : ''}, ${msg.decoded} read in ${msg.seconds.toFixed(1)} s`
           + `${msg.skipped.length ? `; ${msg.skipped.length} skipped (listed in the panel)` : ''}.`);
       }
+    } else if (msg.type === 'saved') {
+      this.onSaved?.(msg.id);
+    } else if (msg.type === 'save-error') {
+      showError(msg.message, 'library');
     } else if (msg.type === 'error') {
       $('images-progress').value = 0;
       showError(msg.message, 'your pictures');

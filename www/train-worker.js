@@ -20,14 +20,22 @@
 // applies the same gradient, so it stays in step), then keeps two workers only if they were
 // clearly faster. On a two-core machine two workers leave the page's main thread no core of its
 // own, so there they must be faster still (TWO_WORKERS_GAIN).
-import init, { ImageSet, Model, Trainer, debugPanic, heldOutCount } from '../pkg/vae.js';
+//
+// Nothing lost: this worker checkpoints the run (weights, Adam's moments, step, RNG, data order:
+// `Trainer.checkpoint`, and the curves) into the library (www/library.js) every CHECKPOINT_EVERY_MS,
+// at epoch ends (at least EPOCH_CHECKPOINT_MIN_MS apart), when paused, when done and when the page
+// is hidden; a start with `resume` goes on from the stored checkpoint exactly.
+import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
+import { STORES, addPoint, get, newId, saveKeepingName } from './library.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
 /** Decoding the page's grid may take at most this share of the time between posted weights. */
 const GRID_SHARE = 0.1;
 const HELDOUT_EVERY_MS = 3000;
+const CHECKPOINT_EVERY_MS = 10000;
+const EPOCH_CHECKPOINT_MIN_MS = 2000;
 const HELDOUT_IMAGES = 1000;
 // The measuring phases of `cores: 'auto'`: workers and how long (ms of steps; at least
 // CALIBRATION_MIN_STEPS steps each). The first phase (one worker: the first weights of a new shape
@@ -76,8 +84,7 @@ async function imageSet(dataset, split) {
 function ownSets(own) {
   const full = ImageSet.fromPixels(own.channels, own.size, own.pixels, own.labels);
   try {
-    const held = heldOutCount(own.count);
-    return [full.withoutHeldOut(held), full.heldOut(held)];
+    return [full.withoutHeldOut(), full.heldOut()];
   } finally {
     full.free();
   }
@@ -86,29 +93,39 @@ function ownSets(own) {
 /** Counts starts and resets: a start still loading when a newer one (or a reset) comes gives up. */
 let starts = 0;
 
-async function start(config) {
+/** Starts a run, or with `resumeId` goes on from that library record's checkpoint. */
+async function start(config, resumeId = null) {
   const generation = ++starts;
   stop();
   await wasmReady;
+  const saved = resumeId ? await get(STORES.models, resumeId) : null;
+  if (resumeId && !saved?.run?.checkpoint) throw new Error('that run has no checkpoint in the library any more');
+  if (generation !== starts) return;
   post({ type: 'status', text: `Loading the ${config.dataset} data…` });
   const auto = config.cores === 'auto' && (self.navigator.hardwareConcurrency ?? 1) >= 2;
   const cores = config.cores === 2 || auto ? 2 : 1;
   if (cores === 1) stopHelper(); // one left from an earlier two-worker run
-  const helperReady = cores === 2 ? startHelper(config) : null;
+  const helperReady = cores === 2 ? startHelper(config, saved?.run.checkpoint) : null;
   const own = config.dataset === 'own';
   const [train, test] = own ? ownSets(config.own) : await Promise.all([imageSet(config.dataset, 'train'), imageSet(config.dataset, 't10k')]);
   if (generation !== starts) return;
   let trainer;
   try {
-    trainer = new Trainer(train, config.subset, test, HELDOUT_IMAGES, own ? 'images' : config.dataset, config.arch, config.latent, config.hidden,
-      config.classes ?? 0, config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined, config.extra ?? undefined);
+    trainer = saved
+      ? Trainer.resume(train, config.subset, test, HELDOUT_IMAGES, saved.run.checkpoint, config.extra ?? undefined)
+      : new Trainer(train, config.subset, test, HELDOUT_IMAGES, own ? 'images' : config.dataset, config.arch, config.latent, config.hidden,
+        config.classes ?? 0, config.beta, config.lr, config.batch, BigInt(config.seed), config.init ?? undefined, config.extra ?? undefined);
   } finally {
     if (own) train.free(); // the trainer keeps its own copy
   }
   // While measuring, the phase says how many workers step (the helper runs from the start either way).
-  job = { trainer, config, test, ownTest: own ? test : null, cores: auto ? CALIBRATION[0].workers : cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0, epoch: 0,
-    shown: null, gridMs: 0,
-    calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null };
+  job = { trainer, config, test, ownTest: own ? test : null, cores: auto ? CALIBRATION[0].workers : cores, running: false, lastWeights: 0, lastHeldout: 0, rate: 0,
+    epoch: trainer.epoch, shown: null, gridMs: 0,
+    calibration: auto ? { phase: 0, steps: 0, ms: 0, tally: { 1: [0, 0], 2: [0, 0] } } : null,
+    run: {
+      id: saved?.id ?? newId('model'), created: saved?.created ?? Date.now(), name: saved?.name ?? runName(config, trainer),
+      curves: saved?.curves ?? { train: [], recon: [], kl: [], heldout: [] }, heldout: saved?.heldout ?? null, lastSaved: performance.now(), saving: null,
+    } };
   const j = job;
   try {
     await helperReady;
@@ -122,12 +139,55 @@ async function start(config) {
   post({
     type: 'started', cores, auto, trainSize: trainer.trainSize, stepsPerEpoch: trainer.stepsPerEpoch,
     totalSteps: trainer.stepsPerEpoch * config.epochs, latent: trainer.latentSize, hidden: trainer.hiddenSize,
-    arch: trainer.arch, description: trainer.description,
+    arch: trainer.arch, description: trainer.description, runId: j.run.id, resumed: saved !== null, step: trainer.steps,
+    curves: saved ? j.run.curves : null,
   });
   postHeldout(job);
   postWeights(job);
   postScatter(job);
   setTimeout(runSlice, 0);
+}
+
+/** The library's name of a new run: "784-512-2 on MNIST, seed 0". */
+function runName(config, trainer) {
+  const data = config.dataset === 'own' ? 'your pictures' : config.dataset === 'fashion' ? 'Fashion-MNIST' : 'MNIST';
+  return `${config.classes ? 'conditional ' : ''}${trainer.description} on ${data}, seed ${config.seed}`;
+}
+
+/**
+ * Stores the run as it stands (`status`: training, paused or done) in the library. One write at a
+ * time; a checkpoint asked for while one is written follows it. A failed write (a full quota)
+ * leaves the last stored checkpoint as it was and is reported; training goes on.
+ */
+function saveCheckpoint(j, status) {
+  const run = j.run;
+  if (run.saving) {
+    run.again = status;
+    return run.saving;
+  }
+  run.lastSaved = performance.now();
+  const t0 = performance.now();
+  const { own, init, ...rest } = j.config;
+  const record = {
+    id: run.id, name: run.name, created: run.created, updated: Date.now(), description: j.trainer.description, arch: j.trainer.arch,
+    latent: j.trainer.latentSize, shape: own ? { channels: own.channels, size: own.size } : { channels: 1, size: 28 }, dataset: j.config.dataset,
+    heldout: run.heldout, bytes: j.trainer.weights(), curves: run.curves,
+    run: { config: own ? { ...rest, own } : rest, checkpoint: j.trainer.checkpoint(), status, step: j.trainer.steps, epoch: j.trainer.epoch,
+      totalSteps: j.trainer.stepsPerEpoch * j.config.epochs },
+  };
+  const captureMs = performance.now() - t0;
+  run.saving = saveKeepingName(STORES.models, record).then(
+    () => post({ type: 'checkpoint', id: run.id, step: record.run.step, status, captureMs, ms: performance.now() - t0, bytes: record.run.checkpoint.length }),
+    (err) => post({ type: 'checkpoint-error', id: run.id, step: record.run.step, message: err.message ?? String(err) }),
+  ).finally(() => {
+    run.saving = null;
+    if (run.again && job === j) {
+      const again = run.again;
+      run.again = null;
+      saveCheckpoint(j, again);
+    }
+  });
+  return run.saving;
 }
 
 /** Ends the job; a step in flight (waiting for the helper) frees the trainer when it returns. */
@@ -165,8 +225,8 @@ function stopHelper() {
 /** The error for a step that needs the helper after it failed. */
 const helperGone = () => helperFailure ?? Object.assign(new Error('the helper worker is gone'), { crashed: true });
 
-/** Starts (or restarts) the helper's trainer; resolves when it is ready. */
-function startHelper(config) {
+/** Starts (or restarts) the helper's trainer (from `checkpoint` when resuming); resolves when it is ready. */
+function startHelper(config, checkpoint) {
   if (!helper) {
     const worker = new Worker(new URL(import.meta.url), { type: 'module' });
     helper = { worker, waiting: null, memoryBytes: 0 };
@@ -186,7 +246,7 @@ function startHelper(config) {
   helper.waiting = null;
   // The helper needs the images' shape, not the pictures themselves.
   const own = config.own && { channels: config.own.channels, size: config.own.size };
-  helper.worker.postMessage({ type: 'helper-start', config: { ...config, own } });
+  helper.worker.postMessage({ type: 'helper-start', config: { ...config, own }, checkpoint });
   return fromHelper('helper-ready');
 }
 
@@ -264,7 +324,8 @@ async function onHelperMessage(msg) {
     await wasmReady;
     const c = msg.config;
     const [channels, side] = c.own ? [c.own.channels, c.own.size] : [1, 28];
-    helperTrainer = Trainer.helper(channels, side, c.arch, c.latent, c.hidden, c.classes ?? 0, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
+    helperTrainer = msg.checkpoint ? Trainer.helperFrom(msg.checkpoint)
+      : Trainer.helper(channels, side, c.arch, c.latent, c.hidden, c.classes ?? 0, c.beta, c.lr, c.batch, BigInt(c.seed), c.init ?? undefined);
     post({ type: 'helper-ready' });
   } else if (msg.type === 'helper-step') {
     const grads = helperTrainer.partGradientOf(msg.images, msg.noise, msg.labels, msg.batchSize);
@@ -291,6 +352,8 @@ function postWeights(j) {
 function postHeldout(j) {
   const { negElbo, recon, kl } = j.trainer.evaluateHeldout();
   j.lastHeldout = performance.now();
+  j.run.heldout = negElbo;
+  addPoint(j.run.curves.heldout, j.trainer.steps, negElbo);
   post({ type: 'heldout', step: j.trainer.steps, negElbo, recon, kl });
 }
 
@@ -382,6 +445,7 @@ function report(j, samples, sum, seconds, epochEnded) {
     memoryBytes: memoryBytes() + (helper?.memoryBytes ?? 0),
     negElbo: sum[0] / samples, recon: sum[1] / samples, kl: sum[2] / samples,
   });
+  for (const [key, value] of [['train', sum[0]], ['recon', sum[1]], ['kl', sum[2]]]) addPoint(j.run.curves[key], j.trainer.steps, value / samples);
   const now = performance.now();
   if (epochEnded || done || now - j.lastHeldout > HELDOUT_EVERY_MS) postHeldout(j);
   const weightsEvery = Math.max(WEIGHTS_EVERY_MS, j.gridMs / GRID_SHARE);
@@ -389,6 +453,11 @@ function report(j, samples, sum, seconds, epochEnded) {
   const timingTwo = j.calibration && j.cores === 2;
   if (epochEnded || done || (!timingTwo && now - j.lastWeights > weightsEvery)) postWeights(j);
   if (epochEnded || done) postScatter(j);
+  const sinceSaved = now - j.run.lastSaved;
+  if (done || !j.running || j.checkpointAsked || sinceSaved > CHECKPOINT_EVERY_MS || (epochEnded && sinceSaved > EPOCH_CHECKPOINT_MIN_MS)) {
+    j.checkpointAsked = false;
+    saveCheckpoint(j, done ? 'done' : j.running ? 'training' : 'paused');
+  }
   if (done) {
     j.running = false;
     post({ type: 'done', epoch: j.trainer.epoch, step: j.trainer.steps });
@@ -402,11 +471,18 @@ function report(j, samples, sum, seconds, epochEnded) {
 self.onmessage = async ({ data: msg }) => {
   try {
     if (msg.type.startsWith('helper-')) await onHelperMessage(msg);
-    else if (msg.type === 'start') await start(msg.config);
+    else if (msg.type === 'start') await start(msg.config, msg.resume ?? null);
     else if (msg.type === 'grid') decodeGrid(job, msg);
-    else if (msg.type === 'pause' && job) {
+    else if (msg.type === 'checkpoint' && job) {
+      // The page is being hidden or closed: store the run now, or after the slice in progress (no step is half done then).
+      if (job.slicing || job.busy) job.checkpointAsked = true;
+      else await saveCheckpoint(job, job.running ? 'training' : job.trainer.epoch >= job.config.epochs ? 'done' : 'paused');
+    } else if (msg.type === 'pause' && job) {
       job.running = false;
-      if (!job.slicing) post({ type: 'paused', step: job.trainer.steps });
+      if (!job.slicing) {
+        post({ type: 'paused', step: job.trainer.steps });
+        saveCheckpoint(job, 'paused');
+      }
     } else if (msg.type === 'resume' && job && !job.running && job.trainer.epoch < job.config.epochs) {
       job.running = true;
       post({ type: 'resumed', step: job.trainer.steps });

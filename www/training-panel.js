@@ -6,6 +6,7 @@ import { setStatus, showError } from './status.js';
 import { onNextFrame } from './frame.js';
 import { $ } from './dom.js';
 import { Requests } from './requests.js';
+import { STORES, get } from './library.js';
 
 const num = (id) => Number($(id).value);
 /** The live figures and curves are redrawn at most this often (progress comes every ~40 ms). */
@@ -17,10 +18,13 @@ export class TrainingPanel {
    * means at epoch ends; `currentWeights()` returns the active model's bytes (for fine-tuning);
    * `onState(state, grid)` hears each change of state; while it is `running`, `grid` decodes the
    * latent map's grid in the training worker (see www/train-worker.js); `ownSet()` returns your
-   * pictures (www/pictures.js), the data of `dataset: 'own'`.
+   * pictures (www/pictures.js), the data of `dataset: 'own'`; `onSaved(id)` hears that the worker
+   * stored a checkpoint of run `id` in the library (www/library.js).
    */
-  constructor({ onWeights, onScatter, currentWeights, onState, ownSet }) {
-    Object.assign(this, { onWeights, onScatter, currentWeights, onState, ownSet });
+  constructor({ onWeights, onScatter, currentWeights, onState, ownSet, onSaved }) {
+    Object.assign(this, { onWeights, onScatter, currentWeights, onState, ownSet, onSaved });
+    this.runId = null;
+    this.resumable = null; // the library record a Resume training button offers
     this.grid = new TrainerGrid(this);
     this.worker = null;
     this.workerMemoryBytes = 0;
@@ -42,10 +46,55 @@ export class TrainingPanel {
     if ((navigator.hardwareConcurrency ?? 1) < 2) $('train-cores').value = '1';
     // The hidden width is the MLP's; the conv VAE's sizes are fixed by its architecture.
     $('train-arch').addEventListener('change', () => { $('train-hidden').disabled = $('train-arch').value !== 'mlp'; });
+    // Your pictures are trained on whole (10% held out); the subset is MNIST's and Fashion-MNIST's.
+    $('train-dataset').addEventListener('change', () => { $('train-subset').disabled = $('train-dataset').value === 'own'; });
     $('train-start').addEventListener('click', () => this.start());
     $('train-pause').addEventListener('click', () => this.togglePause());
     $('train-reset').addEventListener('click', () => this.reset());
+    $('train-resume-run').addEventListener('click', () => this.resumable && this.resumeRun(this.resumable));
+    // Hidden (another tab, a phone's app switcher) or closing: the browser may freeze or discard
+    // the tab, so the worker stores the run now.
+    const saveNow = () => (this.state === 'running' || this.state === 'paused') && this.worker?.postMessage({ type: 'checkpoint' });
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && saveNow());
+    window.addEventListener('pagehide', saveNow);
     this.#render();
+  }
+
+  /** Offers to resume `record` (a library model with an unfinished run), or nothing with null. */
+  offerResume(record) {
+    this.resumable = record?.run?.checkpoint && record.run.status !== 'done' ? record : null;
+    const button = $('train-resume-run');
+    button.hidden = this.resumable === null;
+    if (this.resumable) {
+      const { step, totalSteps } = record.run;
+      button.textContent = `Resume training “${record.name}” (step ${step} of ${totalSteps}, saved ${new Date(record.updated).toLocaleTimeString()})`;
+    }
+  }
+
+  /** Goes on with the run stored in `record` from its last checkpoint: its settings, curves and weights come back. */
+  resumeRun(record) {
+    const config = record.run.config;
+    for (const [id, value] of [['train-dataset', config.dataset], ['train-arch', config.arch], ['train-latent', config.latent],
+      ['train-hidden', config.hidden], ['train-beta', config.beta], ['train-lr', config.lr], ['train-batch', config.batch],
+      ['train-epochs', config.epochs], ['train-subset', config.subset], ['train-seed', config.seed]]) {
+      if ($(id).querySelector?.(`option[value="${value}"]`) || $(id).tagName === 'INPUT') $(id).value = String(value);
+    }
+    $('train-conditional').checked = config.classes > 0;
+    this.config = config;
+    this.latest = null;
+    this.chart.clear();
+    this.#restoreCurves(record.curves);
+    $('train-saved').textContent = '';
+    this.offerResume(null);
+    this.state = 'loading';
+    this.#render();
+    this.#ensureWorker().postMessage({ type: 'start', config, resume: record.id });
+    setStatus(`Resuming “${record.name}” from step ${record.run.step}…`);
+  }
+
+  #restoreCurves(curves) {
+    for (const key of ['train', 'recon', 'kl', 'heldout']) for (const [step, value] of curves?.[key] ?? []) this.chart.add(key, step, value);
+    this.chart.draw();
   }
 
   #ensureWorker() {
@@ -108,6 +157,7 @@ export class TrainingPanel {
   }
 
   start() {
+    this.offerResume(null);
     let config;
     try {
       config = this.readConfig();
@@ -119,6 +169,7 @@ export class TrainingPanel {
     this.config = config;
     this.latest = null;
     this.chart.clear();
+    $('train-saved').textContent = '';
     this.state = 'loading';
     this.#render();
     this.#ensureWorker().postMessage({ type: 'start', config });
@@ -136,9 +187,11 @@ export class TrainingPanel {
     this.renderTimer = 0;
     this.chart.clear();
     this.state = 'idle';
+    this.runId = null;
     this.latest = null;
     $('train-progress').value = 0;
     $('train-workers').textContent = '';
+    $('train-saved').textContent = '';
     for (const id of ['train-loss', 'train-heldout', 'train-throughput', 'train-epoch', 'train-step', 'train-eta']) $(id).textContent = '–';
     this.#render();
   }
@@ -150,11 +203,12 @@ export class TrainingPanel {
         setStatus(`Training: loading the ${msg.label}… ${Math.round(100 * msg.fraction)}%`);
         break;
       case 'started':
+        this.runId = msg.runId;
         this.totalSteps = msg.totalSteps;
         this.stepsPerEpoch = msg.stepsPerEpoch;
         this.state = 'running';
         this.run = `Training ${msg.description} on ${msg.trainSize} images`;
-        setStatus(`${this.run} ${msg.auto ? 'while timing one and two workers' : msg.cores === 2 ? 'in two workers (both cores)' : 'in a worker'}.`);
+        setStatus(`${msg.resumed ? `Resumed at step ${msg.step}: ` : ''}${this.run} ${msg.auto ? 'while timing one and two workers' : msg.cores === 2 ? 'in two workers (both cores)' : 'in a worker'}.`);
         $('train-workers').textContent = msg.auto ? 'Cores auto: timing one and two workers on the first steps…' : '';
         break;
       case 'cores':
@@ -163,6 +217,14 @@ export class TrainingPanel {
         break;
       case 'progress':
         this.#progress(msg);
+        break;
+      case 'checkpoint':
+        $('train-saved').textContent = `Saved in the library at step ${msg.step} (${new Date().toLocaleTimeString()}): a reload or a crash resumes from there.`;
+        this.onSaved?.(msg.id);
+        break;
+      case 'checkpoint-error':
+        $('train-saved').textContent = `Not saved at step ${msg.step}: the last checkpoint in the library stays as it was.`;
+        showError(msg.message, 'library');
         break;
       case 'heldout':
         $('train-heldout').textContent = msg.negElbo.toFixed(2);
@@ -207,8 +269,10 @@ export class TrainingPanel {
           this.grid.requests.failAll(new Error('the training worker crashed'));
           this.state = 'idle';
           this.crashes += 1;
-          showError(`the training worker crashed (${msg.message}) and was restarted; the last weights stay active. Press Start to train again.`);
+          showError(`the training worker crashed (${msg.message}) and was restarted; the last weights stay active. `
+            + 'Press Resume training to go on from the last checkpoint, or Start to train again.');
           this.#ensureWorker();
+          if (this.runId) get(STORES.models, this.runId).then((r) => this.state === 'idle' && this.offerResume(r)).catch(() => {});
         } else {
           this.state = this.state === 'loading' ? 'idle' : 'paused';
           showError(msg.message, 'training');

@@ -7,7 +7,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::archive::Archive;
 use crate::data::Dataset;
-use crate::limits;
 use crate::picture::{self, Fit, Preprocess};
 use crate::shape::ImageShape;
 
@@ -61,11 +60,8 @@ pub fn picture_size(header: &[u8]) -> Result<JsValue, JsError> {
     if w == 0 || h == 0 {
         return Err(JsError::new(&format!("is {w}×{h}: it has no pixels")));
     }
-    if w.max(h) > limits::MAX_PICTURE_SIDE || w * h > limits::MAX_PICTURE_PIXELS {
-        return Err(JsError::new(&format!(
-            "is {w}×{h}, larger than the {} megapixels a picture may have",
-            limits::MAX_PICTURE_PIXELS >> 20
-        )));
+    if let Some(reason) = picture::size_refusal(w, h) {
+        return Err(JsError::new(&reason));
     }
     let mime = match kind {
         ImageType::Png => "image/png",
@@ -144,27 +140,24 @@ impl ImageSet {
         Ok(ImageSet { data: Dataset::from_pixels(shape, pixels, labels).map_err(js_error)? })
     }
 
-    /// The images held out for evaluation: `count` of them evenly spaced through the set.
+    /// The pictures held out for evaluation, as `vae train --images` holds them out: 10% (at
+    /// least one), evenly spaced through the set.
     #[wasm_bindgen(js_name = heldOut)]
-    pub fn held_out(&self, count: usize) -> Result<ImageSet, JsError> {
-        Ok(ImageSet { data: self.split(count)?.1 })
+    pub fn held_out(&self) -> Result<ImageSet, JsError> {
+        Ok(ImageSet { data: self.split()?.1 })
     }
 
     /// The rest, for training.
     #[wasm_bindgen(js_name = withoutHeldOut)]
-    pub fn without_held_out(&self, count: usize) -> Result<ImageSet, JsError> {
-        Ok(ImageSet { data: self.split(count)?.0 })
-    }
-
-    /// The pixel bytes of all images (what `fromPixels` takes).
-    pub fn pixels(&self) -> Vec<u8> {
-        (0..self.data.len()).flat_map(|i| self.data.image(i).iter().copied()).collect()
+    pub fn without_held_out(&self) -> Result<ImageSet, JsError> {
+        Ok(ImageSet { data: self.split()?.0 })
     }
 }
 
 impl ImageSet {
-    fn split(&self, count: usize) -> Result<(Dataset, Dataset), JsError> {
-        if count == 0 || count >= self.data.len() {
+    fn split(&self) -> Result<(Dataset, Dataset), JsError> {
+        let count = picture::held_out_count(self.data.len());
+        if count >= self.data.len() {
             return Err(JsError::new(&format!(
                 "holding out {count} of {} images leaves none to train on or none to evaluate",
                 self.data.len()

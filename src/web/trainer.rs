@@ -8,7 +8,7 @@ use crate::parallel::{self, Minibatch, PartGradient};
 use crate::rng::Rng;
 use crate::train::{self, TrainConfig};
 use crate::weights::{self, Metadata};
-use crate::{grid, Arch, ImageShape, VaeConfig};
+use crate::{grid, resume, Arch, ImageShape, VaeConfig};
 
 use super::{js_error, named, ImageSet};
 
@@ -64,24 +64,47 @@ impl Trainer {
         {
             return Err(JsError::new(&format!("label {worst} does not fit a conditional VAE of {classes} labels")));
         }
-        train.data.check_shape(trainer.config().vae.shape).map_err(js_error)?;
         heldout.data.check_shape(shape).map_err(js_error)?;
-        let extra: Metadata = match extra {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| JsError::new(&format!("the extra metadata is not a JSON object of strings: {e}")))?,
-            None => Metadata::new(),
-        };
+        let extra = parse_extra(extra)?;
+        Ok(Self::over(trainer, train.data.take(subset.max(1)), heldout.data.take(heldout_count), dataset, extra))
+    }
+
+    /// A trainer that goes on from `checkpoint` (the bytes `checkpoint()` returned) over the same
+    /// images as the run that saved it (the other arguments are `new`'s): its next steps are the
+    /// ones that run would have taken.
+    pub fn resume(
+        train: &ImageSet,
+        subset: usize,
+        heldout: &ImageSet,
+        heldout_count: usize,
+        checkpoint: &[u8],
+        extra: Option<String>,
+    ) -> Result<Trainer, JsError> {
+        let (state, run) = resume::load(checkpoint).map_err(js_error)?;
+        let trainer = train::Trainer::from_state(state, &Device::Cpu).map_err(js_error)?;
+        let shape = trainer.config().vae.shape;
+        train.data.check_shape(shape).map_err(js_error)?;
+        heldout.data.check_shape(shape).map_err(js_error)?;
         let train = train.data.take(subset.max(1));
-        Ok(Trainer {
-            trainer,
-            train,
-            heldout: heldout.data.take(heldout_count),
-            dataset,
-            extra,
-            last_heldout: None,
-            batch: None,
-            pending: None,
-        })
+        if trainer.order_len() > 0 && trainer.order_len() != train.len() {
+            return Err(JsError::new(&format!("the checkpoint was trained on {} images, these are {}", trainer.order_len(), train.len())));
+        }
+        let dataset = run.get("dataset").cloned().unwrap_or_default();
+        Ok(Self::over(trainer, train, heldout.data.take(heldout_count), dataset, parse_extra(extra)?))
+    }
+
+    /// Where this run stands, as bytes (`vae::resume`): weights, Adam's moments, the step, the
+    /// RNG and the data order; `Trainer.resume` goes on from them.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, JsError> {
+        let run: Metadata = [("dataset".to_string(), self.dataset.clone())].into();
+        resume::save(&self.trainer.state().map_err(js_error)?, &run).map_err(js_error)
+    }
+
+    /// The helper of a run resumed from `checkpoint` (see `helper`).
+    #[wasm_bindgen(js_name = helperFrom)]
+    pub fn helper_from(checkpoint: &[u8]) -> Result<Trainer, JsError> {
+        let (state, _) = resume::load(checkpoint).map_err(js_error)?;
+        Self::helper_of(train::Trainer::from_state(state, &Device::Cpu).map_err(js_error)?)
     }
 
     /// One optimiser step on the next minibatch; returns `{ negElbo, recon, kl, batchSize,
@@ -115,19 +138,7 @@ impl Trainer {
         init: Option<Vec<u8>>,
     ) -> Result<Trainer, JsError> {
         let shape = ImageShape::new(channels, side, side).map_err(js_error)?;
-        let trainer = new_trainer(shape, &arch, latent, hidden, classes, beta, learning_rate, batch_size, seed, init)?;
-        let none = Dataset::from_pixels(trainer.config().vae.shape, Vec::new(), Vec::new()).map_err(js_error)?;
-        let extra = Metadata::new();
-        Ok(Trainer {
-            trainer,
-            train: none.clone(),
-            heldout: none,
-            dataset: String::new(),
-            extra,
-            last_heldout: None,
-            batch: None,
-            pending: None,
-        })
+        Self::helper_of(new_trainer(shape, &arch, latent, hidden, classes, beta, learning_rate, batch_size, seed, init)?)
     }
 
     /// Draws the next minibatch and its noise for a two-worker step; returns its size.
@@ -318,6 +329,15 @@ impl Trainer {
 }
 
 impl Trainer {
+    fn over(trainer: train::Trainer, train: Dataset, heldout: Dataset, dataset: String, extra: Metadata) -> Trainer {
+        Trainer { trainer, train, heldout, dataset, extra, last_heldout: None, batch: None, pending: None }
+    }
+
+    fn helper_of(trainer: train::Trainer) -> Result<Trainer, JsError> {
+        let none = Dataset::from_pixels(trainer.config().vae.shape, Vec::new(), Vec::new()).map_err(js_error)?;
+        Ok(Self::over(trainer, none.clone(), none, String::new(), Metadata::new()))
+    }
+
     fn drawn_part(&self, part: usize, parts: usize) -> Result<Minibatch, JsError> {
         let Some(batch) = &self.batch else { return Err(JsError::new("no minibatch drawn: call beginStep first")) };
         batch.part(part, parts).map_err(js_error)
@@ -385,6 +405,16 @@ fn new_trainer(
         None => train::Trainer::new(config, &Device::Cpu),
     }
     .map_err(js_error)
+}
+
+/// The weights file's extra entries from their JSON (an object of strings).
+fn parse_extra(extra: Option<String>) -> Result<Metadata, JsError> {
+    match extra {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| JsError::new(&format!("the extra metadata is not a JSON object of strings: {e}")))
+        }
+        None => Ok(Metadata::new()),
+    }
 }
 
 /// `{ negElbo, recon, kl, batchSize, diverged }` of a step.

@@ -181,6 +181,9 @@ test('the set trains in the tab, and every panel works on the result', async () 
   await page.waitForFunction(() => document.querySelector('#drawing-latent').textContent.startsWith('test image #3'), null, { timeout: 10000 });
   const legend = await page.$$eval('#legend li', (lis) => lis.map((li) => li.textContent));
   assert.deepEqual(legend, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  // The explanation is the trained model's, not the shipped MNIST model's it replaced (same L).
+  assert.match(await page.textContent('#explain'), /^Trained in this tab \(784-256-2\)/);
+  assert.equal(await page.isDisabled('[data-testid=train-subset]'), true);
   // Anomaly: ranked against the held-out pictures.
   await page.waitForFunction(() => /held-out pictures/.test(document.querySelector('#anomaly-verdict').textContent), null, { timeout: 30000 });
   // Style transfer cannot apply to these pictures with a plain VAE, and says so (or uses the MNIST CVAEs for 28×28 grey).

@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser, openApp, ROOT, VAE_BIN } from './harness.js';
+import { safetensorsHeader, safetensorsTensors } from './safetensors.js';
 
 // The training run of test 1. L and H differ from both shipped models (784-512-2, 784-512-16) so
 // that a downloaded file can only match them if it really holds the weights trained in this tab.
@@ -189,14 +190,6 @@ function safetensors(tensors, metadata) {
     at += data.byteLength;
   }
   return out;
-}
-
-/** The JSON header of a .safetensors file. */
-function safetensorsHeader(bytes) {
-  assert.ok(bytes.length >= 8, 'file holds at least the 8-byte header length');
-  const n = Number(bytes.readBigUInt64LE(0));
-  assert.ok(n > 0 && 8 + n <= bytes.length, `header length ${n} fits in the ${bytes.length}-byte file`);
-  return JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
 }
 
 /** A valid 784-H-L VAE in PyTorch layout with small deterministic weights. */
@@ -467,19 +460,6 @@ test('fine-tuning starts from the active shipped model', async () => {
   await assertSliderDecodes('with the fine-tuned model');
   assert.deepEqual(problems, []);
 });
-
-/** The F32 tensors of a .safetensors file: { name: Float32Array }. */
-function safetensorsTensors(bytes) {
-  const header = safetensorsHeader(bytes);
-  const start = 8 + Number(bytes.readBigUInt64LE(0));
-  const out = {};
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [from, to] = info.data_offsets;
-    out[name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start + from, bytes.byteOffset + start + to));
-  }
-  return out;
-}
 
 test('training on two cores (two workers swapping half-batch gradients) gives the weights one core gives', async () => {
   // 2 epochs of 1,000 images at batch 128: 16 steps, each epoch ending with a batch of 104. From

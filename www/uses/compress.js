@@ -1,6 +1,7 @@
 // Compression: the latent code (L numbers stored as half-precision floats) next to the one-byte-per-value
 // image, the ratio, and the image decoded from the code alone. The URL hash holds the model and
-// the code's latent point, so a copied link reopens the same view.
+// the decoder's latent point (what the Decoder panel shows, exactly), so a copied link reopens
+// the view the sender sees.
 import { paintImage, blank, shapeOf } from '../images.js';
 import { $ } from '../dom.js';
 
@@ -13,6 +14,15 @@ export function parseShareHash(hash) {
   const z = (params.get('z') ?? '').split(',').filter((s) => s !== '').map(Number);
   if (!model || z.length === 0 || z.some((v) => !Number.isFinite(v))) return null;
   return { model, z: Float32Array.from(z) };
+}
+
+/** The shortest decimal that reads back as the same float32 `v`, so a link holds the point exactly. */
+export function shortestF32(v) {
+  for (let digits = 1; digits < 10; digits++) {
+    const s = String(Number(v.toPrecision(digits)));
+    if (Math.fround(Number(s)) === v) return s;
+  }
+  return String(v);
 }
 
 export class CompressPanel {
@@ -40,7 +50,8 @@ export class CompressPanel {
   }
 
   onDecoderPoint() {
-    if (!this.ctx.input()) this.update();
+    if (this.ctx.input()) this.#link();
+    else this.update();
   }
 
   /** The code of the current input's posterior mean, or of the decoder's point without an input. */
@@ -64,11 +75,21 @@ export class CompressPanel {
     $('latent-code').dataset.updates = String(Number($('latent-code').dataset.updates ?? 0) + 1);
     $('latent-code').textContent = `z = (${shown}) → ${code.length} bytes: ${hex(code)}`;
     $('compress-ratio').textContent = `${pixels} bytes → ${code.length} bytes (${L} × f16): ${(pixels / code.length).toFixed(1)}× smaller.`;
+    this.#link();
+  }
+
+  /** The share link (and the URL hash): the model and the decoder's point, as the Decoder panel shows them. */
+  #link() {
+    const model = this.ctx.model();
+    const entry = this.ctx.entry();
     const link = $('share-link');
     if (entry?.shipped) {
-      const hash = `#model=${encodeURIComponent(entry.file)}&z=${Array.from(zq, (v) => Number(v.toFixed(4))).join(',')}`;
+      const z = this.ctx.decoderPoint();
+      const hash = `#model=${encodeURIComponent(entry.file)}&z=${Array.from(z, shortestF32).join(',')}`;
       link.href = new URL(hash, location.href).href;
       link.removeAttribute('aria-disabled');
+      const shown = Array.from(z.slice(0, 4), (v) => v.toFixed(2)).join(', ') + (z.length > 4 ? ', …' : '');
+      $('share-status').textContent = `The link opens ${model.description} with the decoder at z = (${shown}), as shown in the Decoder panel.`;
       if (location.hash !== hash) history.replaceState(null, '', hash);
     } else {
       link.href = '#';

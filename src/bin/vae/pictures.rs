@@ -62,7 +62,7 @@ impl PictureArgs {
     pub fn metadata(&self, prep: &Preprocess) -> Vec<(String, String)> {
         let [r, g, b] = prep.background;
         vec![
-            ("fit".into(), format!("{:?}", self.fit).to_lowercase()),
+            ("fit".into(), prep.fit.name().to_string()),
             ("background".into(), format!("{r:02x}{g:02x}{b:02x}")),
             ("invert".into(), self.invert.to_string()),
         ]
@@ -181,8 +181,8 @@ fn read_picture(path: &Path, prep: &Preprocess) -> Result<Vec<u8>, String> {
     }
     let (width, height) = reader.into_dimensions().map_err(|e| format!("is corrupt: {}", vae::error_message(e)))?;
     let (w, h) = (width as usize, height as usize);
-    if w.max(h) > limits::MAX_PICTURE_SIDE || w * h > limits::MAX_PICTURE_PIXELS {
-        return Err(format!("is {w}×{h}, larger than the {} megapixels a picture may have", limits::MAX_PICTURE_PIXELS >> 20));
+    if let Some(reason) = picture::size_refusal(w, h) {
+        return Err(reason);
     }
     let mut reader = ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| format!("cannot be read: {e}"))?;
     let mut bounds = image::Limits::default();

@@ -1,4 +1,4 @@
-//! `vae serve`: serves the app's own files (index.html, www/, pkg/) on 127.0.0.1.
+//! `vae serve`: serves the app's own files (index.html, sw.js, www/, pkg/) on 127.0.0.1.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,13 +29,15 @@ pub struct ServeArgs {
     root: PathBuf,
 }
 
-/// The router: `/` and `/index.html` are the page, `/www/…` and `/pkg/…` its files; nothing else.
+/// The router: `/` and `/index.html` are the page, `/sw.js` its service worker (at the root, so that
+/// its scope is the whole app), `/www/…` and `/pkg/…` its files; nothing else.
 /// `root` must be canonical.
 pub fn app(root: &Path) -> Router {
     let index = root.join("index.html");
     Router::new()
         .route_service("/", ServeFile::new(&index))
         .route_service("/index.html", ServeFile::new(&index))
+        .route_service("/sw.js", ServeFile::new(root.join("sw.js")))
         .nest_service("/www", ServeDir::new(root.join("www")))
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

