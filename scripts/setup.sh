@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: the wasm target, wasm-bindgen-cli at exactly the
 # crate's version, npm packages, Debian's Fashion-MNIST (the app ships Fashion models) and, with
-# --browser, Debian's Chromium for the browser tests. Quick when everything is already there.
+# --browser, Debian's Chromium and Firefox (with geckodriver) for the browser tests. Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +36,12 @@ missing=()
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 if [ "${1:-}" = "--browser" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+  [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 fi
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+# Firefox's WebDriver, for the Firefox browser tests (playwright-core cannot drive Debian's Firefox).
+if [ "${1:-}" = "--browser" ] && ! command -v geckodriver >/dev/null; then
+  say "installing geckodriver (about 3 minutes, once)"
+  cargo install geckodriver
+fi

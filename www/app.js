@@ -602,9 +602,13 @@ async function sessionEntry(session) {
   return entry;
 }
 
-/** Puts back the point, view, drawing and training settings of the saved session (the model is loaded already). */
-async function restoreSession(session) {
+/**
+ * Puts back the drawing and training settings of the saved session and, when the model loaded is
+ * the session's (`sameModel`), its point, view and dimensions.
+ */
+async function restoreSession(session, sameModel) {
   const L = state.model.latentSize;
+  if (!sameModel) session = { strokes: session.strokes, train: session.train };
   if (Array.isArray(session.dims) && session.dims.length === 2 && session.dims.every((d) => Number.isInteger(d) && d >= 0 && d < L) && session.dims[0] !== session.dims[1]) {
     $('dim-x').value = String(session.dims[0]);
     $('dim-y').value = String(session.dims[1]);
@@ -659,7 +663,8 @@ async function main() {
   const session = loadSession();
   const resumed = shared ? null : await sessionEntry(session);
   await loadModel(MODELS.find((m) => m.file === shared?.model) ?? resumed ?? MODELS[0]);
-  if (!shared) await restoreSession(session).catch((err) => showError(err, 'the last session'));
+  // A link (or this tab's own hash, after a reload) names the model and point; the session brings back the rest.
+  await restoreSession(session, !shared || shared.model === session.model).catch((err) => showError(err, 'the last session'));
   await openSharedView();
   state.restored = true;
   for (const type of ['pagehide', 'visibilitychange']) window.addEventListener(type, () => saveSession(sessionSnapshot));

@@ -9,10 +9,9 @@ import { wasm } from './engine.js';
 import { paintTiles } from './images.js';
 import { setStatus, showError } from './status.js';
 import { metrics } from './metrics.js';
-import { STORES, get, list, newId, put, remove, removeAll, update } from './library.js';
+import { STORES, THUMBNAILS, get, list, newId, put, remove, removeAll, update } from './library.js';
 import { zipSync } from './vendor/fflate.js';
 
-const THUMBNAILS = 4;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const slug = (name) => name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'vae';
 
@@ -35,6 +34,7 @@ export class LibraryPanel {
       return this.listing;
     }
     this.listing = this.#list().catch((err) => {
+      console.warn(err);
       $('library-storage').textContent = `The library is unavailable: ${err.message}`;
       $('library-delete-all').disabled = true;
     }).finally(() => {
@@ -51,7 +51,16 @@ export class LibraryPanel {
   async keepFile(bytes, name, dataset, description) {
     const now = Date.now();
     try {
-      await put(STORES.models, { id: newId('model'), name, created: now, updated: now, description, dataset, heldout: null, bytes: bytes.slice(), curves: null, run: null });
+      const model = new (wasm().Model)(bytes);
+      let thumb = null;
+      try {
+        if (model.classes === 0) thumb = { images: model.decode(model.samplePrior(THUMBNAILS, 1)), channels: model.channels, height: model.height, width: model.width };
+      } finally {
+        model.free();
+      }
+      await put(STORES.models, {
+        id: newId('model'), name, created: now, updated: now, description, dataset, heldout: null, size: bytes.length, thumb, bytes: bytes.slice(), curves: null, run: null,
+      });
       await this.refresh();
     } catch (err) {
       showError(err, 'library');
@@ -86,7 +95,6 @@ export class LibraryPanel {
     $('library-foreign').textContent = foreign ? `${foreign} stored record${foreign === 1 ? ' is' : 's are'} not this app's or damaged, and left alone.` : '';
     $('library-delete-all').disabled = items.length === 0 && foreign === 0;
     metrics.libraryItems = items.length;
-    this.#thumbnails(ul);
     this.#showStorage();
     this.onRecords?.(models.records);
     if (items.length) this.askPersistence();
@@ -109,6 +117,10 @@ export class LibraryPanel {
     const canvas = document.createElement('canvas');
     canvas.className = 'pixels';
     canvas.width = canvas.height = 1;
+    const t = r.thumb;
+    if (t?.images instanceof Float32Array && t.images.length === THUMBNAILS * t.channels * t.height * t.width) {
+      paintTiles(canvas, t.images, { channels: t.channels, height: t.height, width: t.width }, THUMBNAILS, 1);
+    }
     const name = document.createElement('span');
     name.className = 'library-name';
     name.textContent = r.name;
@@ -118,10 +130,10 @@ export class LibraryPanel {
     if (kind === 'model') {
       const run = r.run ? ` · ${r.run.status === 'done' ? 'trained' : `${r.run.status} (step ${r.run.step} of ${r.run.totalSteps})`}` : '';
       const heldout = Number.isFinite(r.heldout) ? ` · held-out −ELBO ${r.heldout.toFixed(2)}` : '';
-      about.textContent = `${r.description ?? 'model'} · ${r.dataset ?? ''}${heldout}${run} · ${mb(r.bytes.length + (r.run?.checkpoint?.length ?? 0))} · ${date}`;
+      about.textContent = `${r.description ?? 'model'} · ${r.dataset ?? ''}${heldout}${run} · ${mb(r.size ?? 0)} · ${date}`;
     } else {
       about.textContent = `${r.count} picture${r.count === 1 ? '' : 's'}, ${r.channels === 3 ? 'colour' : 'grey'} ${r.size}×${r.size}`
-        + `${r.names.length ? `, ${r.names.length} labels` : ''} · ${mb(r.pixels.length)} · ${date}`;
+        + `${r.names?.length ? `, ${r.names.length} labels` : ''} · ${mb(r.bytes ?? 0)} · ${date}`;
     }
     const buttons = document.createElement('span');
     buttons.className = 'tools';
@@ -139,37 +151,6 @@ export class LibraryPanel {
     return li;
   }
 
-  /** Paints the entries' thumbnails one per task: a set's first pictures, a model's decoded prior samples. */
-  async #thumbnails(ul) {
-    for (const li of ul.querySelectorAll('li[data-id]')) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (!li.isConnected) return;
-      try {
-        const store = li.dataset.kind === 'model' ? STORES.models : STORES.sets;
-        const r = await get(store, li.dataset.id);
-        if (!r) continue;
-        const canvas = li.querySelector('canvas');
-        if (li.dataset.kind === 'set') {
-          const shape = { channels: r.channels, height: r.size, width: r.size };
-          const per = r.channels * r.size * r.size;
-          const n = Math.min(THUMBNAILS, r.count);
-          const images = new Float32Array(THUMBNAILS * per);
-          for (let i = 0; i < n * per; i++) images[i] = r.pixels[i] / 255;
-          paintTiles(canvas, images, shape, THUMBNAILS, 1);
-        } else {
-          const model = new (wasm().Model)(r.bytes);
-          try {
-            if (model.classes === 0) paintTiles(canvas, model.decode(model.samplePrior(THUMBNAILS, 1)), model, THUMBNAILS, 1);
-          } finally {
-            model.free();
-          }
-        }
-      } catch {
-        // A thumbnail is a nicety: an entry that cannot be drawn still lists, opens with its reason, and deletes.
-      }
-    }
-  }
-
   async #act(e) {
     const button = e.target.closest('button[data-action]');
     const li = e.target.closest('li[data-id]');
@@ -177,8 +158,11 @@ export class LibraryPanel {
     const store = li.dataset.kind === 'model' ? STORES.models : STORES.sets;
     const { id } = li.dataset;
     try {
-      const r = await get(store, id);
-      if (!r) throw new Error('this entry is no longer in the library');
+      const name = li.querySelector('.library-name')?.textContent ?? id;
+      // Renaming and deleting need only the listing (a damaged entry can still go); the rest reads the entry whole.
+      const whole = ['open', 'duplicate', 'download'].includes(button.dataset.action);
+      const r = whole ? await get(store, id) : { id, name };
+      if (!r) throw new Error(`“${name}” cannot be read back from the library (it is missing or damaged); delete it`);
       switch (button.dataset.action) {
         case 'open':
           if (li.dataset.kind === 'model') await this.openModel(r);
@@ -189,7 +173,7 @@ export class LibraryPanel {
           return;
         case 'duplicate':
           await put(store, { ...r, id: newId(li.dataset.kind), name: `${r.name} (copy)`, updated: Date.now(),
-            run: r.run ? { ...r.run, status: r.run.status === 'done' ? 'done' : 'paused' } : r.run });
+            run: r.run ? { ...r.run, status: r.run.status === 'done' ? 'done' : 'paused' } : r.run }); // its own copy, not the run that may still be writing
           break;
         case 'download':
           await this.#download(li.dataset.kind, r);

@@ -12,7 +12,7 @@
 // labels, names, paths, skipped, seconds } after every change; `error` { message }.
 import init, { PictureOptions, ZipPictures, pictureSize, pictureHeaderBytes, labelFolders } from '../pkg/vae.js';
 import { stripCommonRoot } from './picture-paths.js';
-import { STORES, get, newId, saveKeepingName } from './library.js';
+import { STORES, THUMBNAILS, get, newId, put } from './library.js';
 
 const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
 /** Pictures decoded at once (the browser decodes them off this thread). */
@@ -53,10 +53,13 @@ function scheduleSave(set) {
     const { names, count } = set;
     const name = `${count} picture${count === 1 ? '' : 's'}${names.length ? ` of ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''}`;
     try {
-      await saveKeepingName(STORES.sets, {
+      const per = set.channels * set.size * set.size;
+      const images = Float32Array.from(set.pixels.subarray(0, Math.min(THUMBNAILS, count) * per), (v) => v / 255);
+      await put(STORES.sets, {
         id: stored.id, name, created: stored.created, updated: Date.now(), count, channels: set.channels, size: set.size, names,
-        options: set.options, pixels: set.pixels, labels: set.labels, paths: set.paths, sources,
-      });
+        options: set.options, bytes: set.pixels.length, thumb: { images, channels: set.channels, height: set.size, width: set.size },
+        pixels: set.pixels, labels: set.labels, paths: set.paths, sources,
+      }, { keepName: true });
       post({ type: 'saved', id: stored.id });
     } catch (err) {
       post({ type: 'save-error', message: err.message ?? String(err) });

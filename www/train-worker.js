@@ -27,7 +27,7 @@
 // is hidden; a start with `resume` goes on from the stored checkpoint exactly.
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
-import { STORES, addPoint, get, newId, saveKeepingName } from './library.js';
+import { STORES, THUMBNAILS, addPoint, get, newId, put } from './library.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
@@ -168,15 +168,17 @@ function saveCheckpoint(j, status) {
   run.lastSaved = performance.now();
   const t0 = performance.now();
   const { own, init, ...rest } = j.config;
+  const bytes = j.trainer.weights();
+  const checkpoint = j.trainer.checkpoint();
   const record = {
     id: run.id, name: run.name, created: run.created, updated: Date.now(), description: j.trainer.description, arch: j.trainer.arch,
     latent: j.trainer.latentSize, shape: own ? { channels: own.channels, size: own.size } : { channels: 1, size: 28 }, dataset: j.config.dataset,
-    heldout: run.heldout, bytes: j.trainer.weights(), curves: run.curves,
-    run: { config: own ? { ...rest, own } : rest, checkpoint: j.trainer.checkpoint(), status, step: j.trainer.steps, epoch: j.trainer.epoch,
+    heldout: run.heldout, bytes, curves: run.curves, size: bytes.length + checkpoint.length, thumb: j.config.classes ? null : thumbnail(bytes),
+    run: { config: own ? { ...rest, own } : rest, checkpoint, status, step: j.trainer.steps, epoch: j.trainer.epoch,
       totalSteps: j.trainer.stepsPerEpoch * j.config.epochs },
   };
   const captureMs = performance.now() - t0;
-  run.saving = saveKeepingName(STORES.models, record).then(
+  run.saving = put(STORES.models, record, { keepName: true }).then(
     () => post({ type: 'checkpoint', id: run.id, step: record.run.step, status, captureMs, ms: performance.now() - t0, bytes: record.run.checkpoint.length }),
     (err) => post({ type: 'checkpoint-error', id: run.id, step: record.run.step, message: err.message ?? String(err) }),
   ).finally(() => {
@@ -188,6 +190,16 @@ function saveCheckpoint(j, status) {
     }
   });
   return run.saving;
+}
+
+/** The library's thumbnail of a plain model's weights: THUMBNAILS prior samples, decoded. */
+function thumbnail(bytes) {
+  const model = new Model(bytes);
+  try {
+    return { images: model.decode(model.samplePrior(THUMBNAILS, 1)), channels: model.channels, height: model.height, width: model.width };
+  } finally {
+    model.free();
+  }
 }
 
 /** Ends the job; a step in flight (waiting for the helper) frees the trainer when it returns. */

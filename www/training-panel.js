@@ -62,7 +62,7 @@ export class TrainingPanel {
 
   /** Offers to resume `record` (a library model with an unfinished run), or nothing with null. */
   offerResume(record) {
-    this.resumable = record?.run?.checkpoint && record.run.status !== 'done' ? record : null;
+    this.resumable = record?.run && record.run.status !== 'done' ? record : null;
     const button = $('train-resume-run');
     button.hidden = this.resumable === null;
     if (this.resumable) {
@@ -72,7 +72,13 @@ export class TrainingPanel {
   }
 
   /** Goes on with the run stored in `record` from its last checkpoint: its settings, curves and weights come back. */
-  resumeRun(record) {
+  async resumeRun(listed) {
+    const record = await get(STORES.models, listed.id).catch((err) => showError(err, 'library'));
+    if (!record?.run?.checkpoint) {
+      showError(`“${listed.name}” has no checkpoint in the library any more`, 'library');
+      this.offerResume(null);
+      return;
+    }
     const config = record.run.config;
     for (const [id, value] of [['train-dataset', config.dataset], ['train-arch', config.arch], ['train-latent', config.latent],
       ['train-hidden', config.hidden], ['train-beta', config.beta], ['train-lr', config.lr], ['train-batch', config.batch],

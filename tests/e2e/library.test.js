@@ -138,6 +138,7 @@ test('a crashed training worker and a crashed tab resume, losing at most one che
   const crashed = page.waitForEvent('crash');
   cdp.send('Page.crash').catch(() => {}); // answers only when the page is gone
   await crashed;
+  await page.close();
   ({ page, problems } = await openApp(browser.context, server.url, '?debug'));
   await page.waitForFunction(() => !document.getElementById('train-resume-run').hidden, null, { timeout: 20000 });
   const after = Number((await text('train-resume-run')).match(/step (\d+)/)[1]);
@@ -148,4 +149,110 @@ test('a crashed training worker and a crashed tab resume, losing at most one che
   await tid('train-pause').click();
   await page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'paused');
   assert.deepEqual(problems, []);
+});
+
+test('the library renames, duplicates, downloads (the file passes `vae eval`), opens and deletes; Delete all asks first', async () => {
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=library-item]').length >= 1);
+  const names = () => page.$$eval('[data-testid=library-item] .library-name', (els) => els.map((e) => e.textContent));
+  const item = (name) => page.locator('[data-testid=library-item]', { has: page.getByText(name, { exact: true }) }).first();
+  const first = (await names())[0];
+  await item(first).getByRole('button', { name: /^Rename/ }).click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('my digits');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => [...document.querySelectorAll('.library-name')].some((e) => e.textContent === 'my digits'));
+  const count = (await names()).length;
+  await item('my digits').getByRole('button', { name: /^Duplicate/ }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=library-item]').length === n + 1, count);
+  assert.ok((await names()).includes('my digits (copy)'));
+  const [download] = await Promise.all([page.waitForEvent('download'), item('my digits (copy)').getByRole('button', { name: /^Download/ }).click()]);
+  assert.equal(download.suggestedFilename(), 'my-digits-copy.safetensors');
+  const path = join(tmp, download.suggestedFilename());
+  await download.saveAs(path);
+  const result = JSON.parse(execFileSync(VAE_BIN, ['eval', '--weights', path, '--json'], { encoding: 'utf8', timeout: 120000 }));
+  assert.ok(result.neg_elbo > 100 && result.neg_elbo < 250, `vae eval of the downloaded model: ${JSON.stringify(result)}`);
+  await item('my digits').getByRole('button', { name: /^Open/ }).click();
+  await page.waitForFunction(() => /^Opened “my digits” from the library/.test(document.getElementById('status').textContent), null, { timeout: 10000 })
+    .catch(async (err) => { throw new Error(`${err.message}: status ${await text('status')}`); });
+  assert.equal(await tid('model-select').evaluate((el) => el.selectedOptions[0].text), 'Library: my digits');
+  await item('my digits (copy)').getByRole('button', { name: /^Delete/ }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=library-item]').length === n, count);
+  // Delete all: dismissed, nothing goes; accepted, everything does.
+  page.once('dialog', (d) => d.dismiss());
+  await tid('library-delete-all').click();
+  await page.waitForTimeout(300);
+  assert.equal((await names()).length, count);
+  page.once('dialog', (d) => d.accept());
+  await tid('library-delete-all').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=library-item]').length === 0);
+  assert.deepEqual(await stored(), []);
+  assert.match(await text('library-storage'), /^Using [\d.]+ MB of the [\d.]+ MB this browser allows this site\./);
+  assert.deepEqual(problems, []);
+});
+
+test('the drawing, the decoder\'s point, the model and the training settings come back after a reload', async () => {
+  await tid('model-select').selectOption('mnist-2d.safetensors');
+  await page.waitForFunction(() => /^Ready: MNIST · 2-D/.test(document.getElementById('status').textContent));
+  await tid('draw-canvas').scrollIntoViewIfNeeded();
+  await drawStrokes(page, [[[140, 40], [140, 240]], [[100, 60], [140, 40]]], 4);
+  await page.getByTestId('latent-slider-0').focus();
+  for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
+  await tid('train-epochs').fill('7');
+  await tid('train-epochs').dispatchEvent('change');
+  const ink = () => page.evaluate(() => Array.from(document.getElementById('draw-canvas').getContext('2d').getImageData(0, 0, 280, 280).data.filter((_, i) => i % 4 === 3)));
+  const before = await ink();
+  const z = await page.evaluate(() => Number(document.querySelector('[data-testid=latent-slider-0]').value));
+  assert.ok(before.some((a) => a > 0) && z === 0.12, `ink drawn, z0 = ${z}`);
+  await page.reload({ waitUntil: 'commit' });
+  await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById('draw-canvas').getContext('2d').getImageData(140, 140, 1, 1).data[3] > 0, null, { timeout: 10000 });
+  // Stroke for stroke: redrawn whole, the curves' antialiased edges differ a little from the
+  // segment-by-segment drawing, and nothing else does.
+  const after = await ink();
+  const off = after.filter((a, i) => Math.abs(a - before[i]) > 64).length;
+  const inked = before.filter((a) => a > 0).length;
+  assert.ok(off < 0.02 * inked, `${off} of ${inked} inked pixels differ by more than a quarter after the reload`);
+  assert.equal(await page.evaluate(() => Number(document.querySelector('[data-testid=latent-slider-0]').value)), 0.12);
+  assert.equal(await tid('train-epochs').inputValue(), '7');
+  assert.equal(await tid('model-select').inputValue(), 'mnist-2d.safetensors');
+  await tid('clear-button').click();
+  assert.deepEqual(problems, []);
+});
+
+test('after one visit the app loads, draws, reconstructs and trains offline, and a new build is picked up on the next load', async () => {
+  await page.waitForFunction(() => window.vaeMetrics.offlineReady, null, { timeout: 120000 });
+  const version = await page.evaluate(() => window.vaeMetrics.offlineVersion);
+  await browser.context.setOffline(true);
+  try {
+    await page.reload({ waitUntil: 'commit' });
+    await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+    const recons = await page.evaluate(() => window.vaeMetrics.reconUpdates);
+    await tid('draw-canvas').scrollIntoViewIfNeeded();
+    await drawStrokes(page, [[[140, 40], [140, 240]]], 4);
+    await page.waitForFunction((n) => window.vaeMetrics.reconUpdates > n, recons, { timeout: 10000 });
+    await tid('train-subset').selectOption('1000');
+    await tid('train-batch').selectOption('32');
+    await tid('train-epochs').fill('1');
+    await tid('train-cores').selectOption('1');
+    await tid('train-start').click();
+    await waitDone();
+    assert.match(await text('status'), /^Training finished: 1 epochs, 32 steps\./);
+    assert.deepEqual(problems, [], 'nothing failed while offline');
+  } finally {
+    await browser.context.setOffline(false);
+  }
+  // A new build: the offline list changes; the next load installs it and replaces the cache whole.
+  const precache = join(ROOT, 'www', 'precache.js');
+  const original = readFileSync(precache, 'utf8');
+  try {
+    writeFileSync(precache, original.replace(version, 'testbuild000000'));
+    await page.reload({ waitUntil: 'commit' });
+    await page.waitForFunction(() => window.vaeMetrics?.offlineVersion === 'testbuild000000', null, { timeout: 120000 });
+    assert.match(await text('status'), /^A new version of the app is installed/);
+    // The old build's cache goes when the new worker has finished activating.
+    await page.waitForFunction(async () => (await caches.keys()).join() === 'vae-testbuild000000', null, { timeout: 30000 })
+      .catch(async (err) => { throw new Error(`${err.message}: caches ${await page.evaluate(() => caches.keys())}`); });
+  } finally {
+    writeFileSync(precache, original);
+  }
 });

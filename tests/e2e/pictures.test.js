@@ -388,6 +388,7 @@ test('a 32×32 colour set trains and reconstructs each channel', async () => {
     assert.ok(r > 0.6, `channel ${c}: correlation ${r.toFixed(3)}`);
   }
   // A thumbnail clicked becomes the input: the first picture of the sheet (even/c000.png).
+  await page.locator('[data-testid=images-sheet]').scrollIntoViewIfNeeded();
   const box = await page.locator('[data-testid=images-sheet]').boundingBox();
   const rows = Math.ceil(COLOURS / 20);
   await page.mouse.click(box.x + box.width / 40, box.y + box.height / rows / 2);

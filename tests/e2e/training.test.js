@@ -427,7 +427,7 @@ test('a broken weights file shows an error and leaves the old model working; a v
   await tid('weights-file').setInputFiles({ name: 'mnist-16d.safetensors', mimeType: 'application/octet-stream', buffer: valid });
   await page.waitForFunction(() => document.querySelectorAll('#sliders input[type=range]').length === 16, null, { timeout: 10000 });
   const status = await text('status');
-  assert.match(status, /^Loaded mnist-16d\.safetensors: 784-512-16\. It is the active model\./);
+  assert.match(status, /^Loaded mnist-16d\.safetensors: 784-512-16\. It is the active model, and kept in the library\./);
   assert.equal(await tid('status').evaluate((el) => el.classList.contains('error')), false);
   // A loaded file named like a shipped model gets its own entry and never shadows the shipped one.
   assert.equal(await tid('model-select').inputValue(), 'mnist-16d (loaded).safetensors');

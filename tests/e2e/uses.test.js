@@ -298,6 +298,13 @@ test('the latent code compresses 784 bytes to 2·L and a copied link reopens the
   } finally {
     await other.page.close();
   }
+  // With an input, the panel shows the input's code, and the link still holds the decoder's point:
+  // what the sender's Decoder panel shows (the link once held the input's code, and opened another image).
+  await loadTestImage(2);
+  await page.waitForFunction(() => /^The link opens/.test(document.getElementById('share-status').textContent));
+  const href = await page.getByTestId('share-link').getAttribute('href');
+  assert.match(href, /#model=mnist-2d\.safetensors&z=0\.37,-0\.52$/, href);
+  assert.match(await page.textContent('#share-status'), /decoder at z = \(0\.37, -0\.52\)/);
   assertNoProblems();
 });
 
