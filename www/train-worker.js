@@ -159,10 +159,10 @@ function runName(config, trainer) {
  * time; a checkpoint asked for while one is written follows it. A failed write (a full quota)
  * leaves the last stored checkpoint as it was and is reported; training goes on.
  */
-function saveCheckpoint(j, status) {
+function saveCheckpoint(j, status, reason = null) {
   const run = j.run;
   if (run.saving) {
-    run.again = status;
+    run.again = { status, reason };
     return run.saving;
   }
   run.lastSaved = performance.now();
@@ -179,14 +179,14 @@ function saveCheckpoint(j, status) {
   };
   const captureMs = performance.now() - t0;
   run.saving = put(STORES.models, record, { keepName: true }).then(
-    () => post({ type: 'checkpoint', id: run.id, step: record.run.step, status, captureMs, ms: performance.now() - t0, bytes: record.run.checkpoint.length }),
+    () => post({ type: 'checkpoint', id: run.id, step: record.run.step, status, reason, captureMs, ms: performance.now() - t0, bytes: record.run.checkpoint.length }),
     (err) => post({ type: 'checkpoint-error', id: run.id, step: record.run.step, message: err.message ?? String(err) }),
   ).finally(() => {
     run.saving = null;
     if (run.again && job === j) {
-      const again = run.again;
+      const { status: next, reason: why } = run.again;
       run.again = null;
-      saveCheckpoint(j, again);
+      saveCheckpoint(j, next, why);
     }
   });
   return run.saving;
@@ -467,8 +467,8 @@ function report(j, samples, sum, seconds, epochEnded) {
   if (epochEnded || done) postScatter(j);
   const sinceSaved = now - j.run.lastSaved;
   if (done || !j.running || j.checkpointAsked || sinceSaved > CHECKPOINT_EVERY_MS || (epochEnded && sinceSaved > EPOCH_CHECKPOINT_MIN_MS)) {
-    j.checkpointAsked = false;
-    saveCheckpoint(j, done ? 'done' : j.running ? 'training' : 'paused');
+    saveCheckpoint(j, done ? 'done' : j.running ? 'training' : 'paused', j.checkpointAsked);
+    j.checkpointAsked = null;
   }
   if (done) {
     j.running = false;
@@ -487,8 +487,8 @@ self.onmessage = async ({ data: msg }) => {
     else if (msg.type === 'grid') decodeGrid(job, msg);
     else if (msg.type === 'checkpoint' && job) {
       // The page is being hidden or closed: store the run now, or after the slice in progress (no step is half done then).
-      if (job.slicing || job.busy) job.checkpointAsked = true;
-      else await saveCheckpoint(job, job.running ? 'training' : job.trainer.epoch >= job.config.epochs ? 'done' : 'paused');
+      if (job.slicing || job.busy) job.checkpointAsked = msg.reason;
+      else await saveCheckpoint(job, job.running ? 'training' : job.trainer.epoch >= job.config.epochs ? 'done' : 'paused', msg.reason);
     } else if (msg.type === 'pause' && job) {
       job.running = false;
       if (!job.slicing) {

@@ -54,9 +54,9 @@ export class TrainingPanel {
     $('train-resume-run').addEventListener('click', () => this.resumable && this.resumeRun(this.resumable));
     // Hidden (another tab, a phone's app switcher) or closing: the browser may freeze or discard
     // the tab, so the worker stores the run now.
-    const saveNow = () => (this.state === 'running' || this.state === 'paused') && this.worker?.postMessage({ type: 'checkpoint' });
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && saveNow());
-    window.addEventListener('pagehide', saveNow);
+    const saveNow = (reason) => (this.state === 'running' || this.state === 'paused') && this.worker?.postMessage({ type: 'checkpoint', reason });
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && saveNow('the page was hidden'));
+    window.addEventListener('pagehide', () => saveNow('the page was closed'));
     this.#render();
   }
 
@@ -225,7 +225,8 @@ export class TrainingPanel {
         this.#progress(msg);
         break;
       case 'checkpoint':
-        $('train-saved').textContent = `Saved in the library at step ${msg.step} (${new Date().toLocaleTimeString()}): a reload or a crash resumes from there.`;
+        $('train-saved').textContent = `Saved in the library at step ${msg.step} (${new Date().toLocaleTimeString()}${msg.reason ? `, ${msg.reason}` : ''}): `
+          + 'a reload or a crash resumes from there.';
         this.onSaved?.(msg.id);
         break;
       case 'checkpoint-error':

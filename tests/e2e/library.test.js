@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, VAE_BIN, launchBrowser, openApp, startServer, drawStrokes } from './harness.js';
 import { safetensorsTensors } from './safetensors.js';
+import { colourPicture, png } from './picture-files.js';
+import { unzipSync } from 'fflate';
 
 let server;
 let browser;
@@ -146,6 +148,13 @@ test('a crashed training worker and a crashed tab resume, losing at most one che
   await tid('train-resume-run').click();
   await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), after, { timeout: 30000 });
   await nextCheckpoint(after);
+  // Hidden (another tab, a phone's app switcher): the run is stored at once, before the browser may freeze the tab.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.waitForFunction(() => /^Saved in the library at step \d+ \([^)]*, the page was hidden\)/.test(document.getElementById('train-saved').textContent), null, { timeout: 10000 });
+  await page.evaluate(() => delete document.visibilityState);
   await tid('train-pause').click();
   await page.waitForFunction(() => document.getElementById('train-panel').dataset.state === 'paused');
   assert.deepEqual(problems, []);
@@ -187,6 +196,39 @@ test('the library renames, duplicates, downloads (the file passes `vae eval`), o
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=library-item]').length === 0);
   assert.deepEqual(await stored(), []);
   assert.match(await text('library-storage'), /^Using [\d.]+ MB of the [\d.]+ MB this browser allows this site\./);
+  assert.deepEqual(problems, []);
+});
+
+test('a picture set is kept: it downloads as a .zip of its files and reopens after a clear, options and all', async () => {
+  const files = Array.from({ length: 6 }, (_, k) => ({ name: `p${k}.png`, mimeType: 'image/png', buffer: png(colourPicture(k), 32, 32) }));
+  await tid('images-size').selectOption('16');
+  await tid('images-colour').setChecked(true);
+  await page.setInputFiles('[data-testid=images-files]', files);
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '6');
+  const sheet = () => page.evaluate(() => Array.from(document.getElementById('images-sheet').getContext('2d').getImageData(0, 0, 96, 16).data));
+  const before = await sheet();
+  const item = page.locator('[data-testid=library-item][data-kind=set]', { has: page.getByText('6 pictures', { exact: true }) });
+  await item.waitFor({ timeout: 10000 });
+  assert.match(await item.textContent(), /6 pictures, colour 16×16/);
+  const [download] = await Promise.all([page.waitForEvent('download'), item.getByRole('button', { name: /^Download/ }).click()]);
+  assert.equal(download.suggestedFilename(), '6-pictures.zip');
+  const path = join(tmp, download.suggestedFilename());
+  await download.saveAs(path);
+  const zipped = unzipSync(readFileSync(path));
+  assert.deepEqual(Object.keys(zipped).sort(), files.map((f) => f.name));
+  for (const f of files) assert.deepEqual(Buffer.from(zipped[f.name]), f.buffer, `${f.name} is the file as it was added`);
+  // Cleared and the options changed: opening the set brings back its pictures under its options.
+  await tid('images-clear').click();
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '0');
+  await tid('images-size').selectOption('28');
+  await tid('images-colour').setChecked(false);
+  await item.getByRole('button', { name: /^Open/ }).click();
+  await page.waitForFunction(() => document.getElementById('images-count').textContent === '6');
+  assert.equal(await tid('images-size').inputValue(), '16');
+  assert.equal(await tid('images-colour').isChecked(), true);
+  assert.deepEqual(await sheet(), before, 'the reopened set is the one that was kept, pixel for pixel');
+  assert.equal(await page.locator('[data-testid=library-item][data-kind=set]').count(), 1, 'reopened, not copied');
+  await tid('images-clear').click();
   assert.deepEqual(problems, []);
 });
 
