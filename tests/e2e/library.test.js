@@ -261,6 +261,41 @@ test('the drawing, the decoder\'s point, the model and the training settings com
   assert.deepEqual(problems, []);
 });
 
+test('damaged and foreign records are left alone with a message, and a page without IndexedDB works in memory', async () => {
+  // Written with IndexedDB itself: a record that is not this app's, and a model whose weights are missing.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('vae-library');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('models', 'readwrite');
+      tx.objectStore('models').put({ id: 'foreign', name: 42 });
+      tx.objectStore('models').put({ id: 'model-damaged', name: 'half a model', updated: Date.now(), description: '784-64-2', run: null });
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }));
+  await page.reload({ waitUntil: 'commit' });
+  await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+  await page.waitForFunction(() => /^1 stored record is not this app's or damaged, and left alone\./.test(document.getElementById('library-foreign').textContent), null, { timeout: 10000 });
+  const item = page.locator('[data-testid=library-item]', { has: page.getByText('half a model', { exact: true }) });
+  await item.getByRole('button', { name: /^Open/ }).click();
+  await page.waitForFunction(() => /cannot be read back from the library \(it is missing or damaged\); delete it/.test(document.getElementById('status').textContent));
+  assert.match(await tid('model-select').evaluate((el) => el.selectedOptions[0].text), /^MNIST/, 'the model in use stays');
+  await item.getByRole('button', { name: /^Delete/ }).click();
+  await item.waitFor({ state: 'detached' });
+  problems.length = 0;
+  // A window without IndexedDB (some private windows): the library says so; drawing and decoding work.
+  const other = await browser.context.newPage();
+  const otherProblems = [];
+  other.on('pageerror', (err) => otherProblems.push(err.message));
+  await other.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
+  await other.goto(`${server.url}?debug`, { waitUntil: 'commit' });
+  await other.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
+  await other.waitForFunction(() => /^The library is unavailable: .*no IndexedDB here/.test(document.getElementById('library-storage').textContent), null, { timeout: 10000 });
+  assert.deepEqual(otherProblems, []);
+  await other.close();
+});
+
 test('after one visit the app loads, draws, reconstructs and trains offline, and a new build is picked up on the next load', async () => {
   await page.waitForFunction(() => window.vaeMetrics.offlineReady, null, { timeout: 120000 });
   const version = await page.evaluate(() => window.vaeMetrics.offlineVersion);
