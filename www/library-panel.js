@@ -102,6 +102,7 @@ export class LibraryPanel {
 
   async #showStorage() {
     const estimate = await navigator.storage?.estimate?.().catch(() => null);
+    $('storage-used').textContent = String(estimate?.usage ?? 0);
     const used = estimate ? `Using ${mb(estimate.usage ?? 0)} of the ${mb(estimate.quota ?? 0)} this browser allows this site. ` : '';
     const kept = this.persisted === undefined ? '' : this.persisted
       ? 'The browser keeps it for good (persistent storage).'
@@ -114,6 +115,7 @@ export class LibraryPanel {
     li.dataset.id = r.id;
     li.dataset.kind = kind;
     li.dataset.testid = 'library-item';
+    li.dataset.name = r.name;
     const canvas = document.createElement('canvas');
     canvas.className = 'pixels';
     canvas.width = canvas.height = 1;
@@ -140,6 +142,7 @@ export class LibraryPanel {
     for (const [action, label] of [['open', 'Open'], ['rename', 'Rename'], ['duplicate', 'Duplicate'], ['download', 'Download'], ['delete', 'Delete']]) {
       const b = document.createElement('button');
       b.dataset.action = action;
+      b.dataset.testid = `library-${action}`;
       b.textContent = label;
       b.setAttribute('aria-label', `${label} ${r.name}`);
       buttons.append(b);

@@ -103,7 +103,7 @@ test('a run stopped by a reload resumes from its checkpoint to the weights of an
   const items = await page.$$eval('[data-testid=library-item]', (lis) => lis.map((li) => li.textContent));
   assert.equal(items.length, 2, items.join('\n'));
   assert.ok(items.some((t) => /training \(step \d+ of 768\)/.test(t)), items.join('\n'));
-  await tid('train-resume-run').click();
+  await tid('resume-training').click();
   await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), step, { timeout: 30000 });
   await waitDone();
   assert.match(await text('status'), new RegExp(`^Training finished: ${EPOCHS} epochs, ${STEPS} steps\\.`));
@@ -132,7 +132,7 @@ test('a crashed training worker and a crashed tab resume, losing at most one che
   const step = Number((await text('train-resume-run')).match(/step (\d+)/)[1]);
   assert.ok(step >= saved, `resumes from step ${step}, the last checkpoint reported was ${saved}`);
   problems.length = 0; // the deliberate panic's console error
-  await tid('train-resume-run').click();
+  await tid('resume-training').click();
   await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), step, { timeout: 30000 });
   const again = await nextCheckpoint(step);
   // The tab itself crashes (no unload handler runs): a new tab offers the last checkpoint.
@@ -145,7 +145,7 @@ test('a crashed training worker and a crashed tab resume, losing at most one che
   await page.waitForFunction(() => !document.getElementById('train-resume-run').hidden, null, { timeout: 20000 });
   const after = Number((await text('train-resume-run')).match(/step (\d+)/)[1]);
   assert.ok(after >= again, `after the tab crashed: resumes from step ${after}, the last checkpoint reported was ${again}`);
-  await tid('train-resume-run').click();
+  await tid('resume-training').click();
   await page.waitForFunction((s) => document.getElementById('status').textContent.startsWith(`Resumed at step ${s}:`), after, { timeout: 30000 });
   await nextCheckpoint(after);
   // Hidden (another tab, a phone's app switcher): the run is stored at once, before the browser may freeze the tab.
