@@ -9,7 +9,7 @@ import { wasm } from './engine.js';
 import { paintTiles } from './images.js';
 import { setStatus, showError } from './status.js';
 import { metrics } from './metrics.js';
-import { STORES, THUMBNAILS, get, list, newId, put, remove, removeAll, update } from './library.js';
+import { STORES, THUMBNAILS, get, list, newId, put, remove, removeAll, thumbnailOf, update } from './library.js';
 import { zipSync } from './vendor/fflate.js';
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -52,9 +52,9 @@ export class LibraryPanel {
     const now = Date.now();
     try {
       const model = new (wasm().Model)(bytes);
-      let thumb = null;
+      let thumb;
       try {
-        if (model.classes === 0) thumb = { images: model.decode(model.samplePrior(THUMBNAILS, 1)), channels: model.channels, height: model.height, width: model.width };
+        thumb = thumbnailOf(model);
       } finally {
         model.free();
       }

@@ -25,6 +25,12 @@ export const CURVE_POINTS = 2000;
 /** Pictures in an entry's thumbnail: a model's decoded prior samples, a set's first pictures. */
 export const THUMBNAILS = 4;
 
+/** A model's thumbnail: THUMBNAILS prior samples decoded by `model` (a wasm Model); none for a conditional one. */
+export function thumbnailOf(model) {
+  if (model.classes > 0) return null;
+  return { images: model.decode(model.samplePrior(THUMBNAILS, 1)), channels: model.channels, height: model.height, width: model.width };
+}
+
 let opening = null;
 
 /** Why the library is unavailable, in words, from the error IndexedDB gave. */
@@ -36,7 +42,7 @@ function explain(err) {
 }
 
 /** A storage error whose message says what happened and what still works. */
-export function storageError(err, doing) {
+function storageError(err, doing) {
   const e = new Error(`could not ${doing}: ${explain(err)}. Everything keeps working in memory.`);
   e.name = err?.name ?? 'Error';
   return e;
@@ -79,7 +85,7 @@ export async function list(store) {
 }
 
 /** Whether `r` is a well-formed entry's metadata (a corrupt or foreign one is skipped, not trusted). */
-export function isRecord(r) {
+function isRecord(r) {
   return Boolean(r) && typeof r.id === 'string' && typeof r.name === 'string' && Number.isFinite(r.updated);
 }
 

@@ -27,7 +27,7 @@
 // is hidden; a start with `resume` goes on from the stored checkpoint exactly.
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
 import { fetchBytes } from './fetch.js';
-import { STORES, THUMBNAILS, addPoint, get, newId, put } from './library.js';
+import { STORES, addPoint, get, newId, put, thumbnailOf } from './library.js';
 
 const SLICE_MS = 40;
 const WEIGHTS_EVERY_MS = 500;
@@ -173,7 +173,7 @@ function saveCheckpoint(j, status, reason = null) {
   const record = {
     id: run.id, name: run.name, created: run.created, updated: Date.now(), description: j.trainer.description, arch: j.trainer.arch,
     latent: j.trainer.latentSize, shape: own ? { channels: own.channels, size: own.size } : { channels: 1, size: 28 }, dataset: j.config.dataset,
-    heldout: run.heldout, bytes, curves: run.curves, size: bytes.length + checkpoint.length, thumb: j.config.classes ? null : thumbnail(bytes),
+    heldout: run.heldout, bytes, curves: run.curves, size: bytes.length + checkpoint.length, thumb: thumbnail(bytes),
     run: { config: own ? { ...rest, own } : rest, checkpoint, status, step: j.trainer.steps, epoch: j.trainer.epoch,
       totalSteps: j.trainer.stepsPerEpoch * j.config.epochs },
   };
@@ -192,11 +192,11 @@ function saveCheckpoint(j, status, reason = null) {
   return run.saving;
 }
 
-/** The library's thumbnail of a plain model's weights: THUMBNAILS prior samples, decoded. */
+/** The library's thumbnail of a model's weights (`thumbnailOf`). */
 function thumbnail(bytes) {
   const model = new Model(bytes);
   try {
-    return { images: model.decode(model.samplePrior(THUMBNAILS, 1)), channels: model.channels, height: model.height, width: model.width };
+    return thumbnailOf(model);
   } finally {
     model.free();
   }
