@@ -218,8 +218,8 @@ window.runTrainWorker = (script, type, steps, model = { arch: 'mlp', latent: 2 }
  * Resolves to the samples/s of `slices` slices after `warmup` slices, and the peak wasm memory of
  * its workers.
  */
-window.runAppTraining = (cores, slices, warmup = 10, model = { arch: 'mlp', latent: 2 }) => new Promise((resolve, reject) => {
-  const worker = new Worker('/www/train-worker.js', { type: 'module' });
+window.runAppTraining = (cores, slices, warmup = 10, model = { arch: 'mlp', latent: 2 }, build = '') => new Promise((resolve, reject) => {
+  const worker = new Worker(`/www/train-worker.js${build ? `?wasm=${build}` : ''}`, { type: 'module' });
   const rates = [];
   let memoryBytes = 0;
   let seen = 0;

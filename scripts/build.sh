@@ -11,6 +11,22 @@ cargo build --profile wasm --lib --target wasm32-unknown-unknown
 # No name or producers section: they are only for debuggers and add 50 KB gzipped.
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir pkg target/wasm32-unknown-unknown/wasm/vae.wasm
 
+# The second build, for browsers with relaxed SIMD (www/wasm.js picks it by feature detection, as
+# onnxruntime-web and TF.js pick theirs): fused multiply-add in the matrix products
+# (src/relaxed_gemm.rs, src/packed.rs). Its own target directory, since its flags differ; the
+# same JS glue, so only the .wasm is kept (checked below).
+say "wasm with relaxed SIMD (+simd128,+relaxed-simd)"
+CARGO_TARGET_DIR=target/relaxed \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
+  cargo build --profile wasm --lib --target wasm32-unknown-unknown
+relaxed_out=target/relaxed/pkg
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$relaxed_out" target/relaxed/wasm32-unknown-unknown/wasm/vae.wasm
+if ! cmp -s "$relaxed_out/vae.js" pkg/vae.js; then
+  echo "the relaxed-SIMD build's JS glue differs from the plain build's" >&2
+  exit 1
+fi
+cp "$relaxed_out/vae_bg.wasm" pkg/vae_relaxed_bg.wasm
+
 # The test script skips this (--no-native): `cargo test --release` builds the same binary with the
 # test features, and building both would compile candle twice.
 if [ "${1:-}" != "--no-native" ]; then
@@ -41,7 +57,7 @@ for split in train t10k; do
 done
 # The offline cache's list (sw.js): every file of this build, and a version that changes with any
 # of them, so that a new build replaces the cache whole.
-files=$( { echo index.html; echo pkg/vae.js; echo pkg/vae_bg.wasm; find www -type f ! -name precache.js ! -name '*.bin' | LC_ALL=C sort; } )
+files=$( { echo index.html; echo pkg/vae.js; echo pkg/vae_bg.wasm; echo pkg/vae_relaxed_bg.wasm; find www -type f ! -name precache.js ! -name '*.bin' | LC_ALL=C sort; } )
 version=$(for f in $files; do sha256sum "$f"; done | sha256sum | cut -c1-16)
 {
   echo "// Written by scripts/build.sh: the files of this build for the offline cache (sw.js)."

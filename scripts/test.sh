@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --profile wasm -- -D warnings
+# The relaxed-SIMD build's own code (src/relaxed_gemm.rs), with scripts/build.sh's flags and target directory.
+CARGO_TARGET_DIR=target/relaxed CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
+  cargo clippy --lib --target wasm32-unknown-unknown --profile wasm -- -D warnings
 ./scripts/build.sh --no-native
 cargo test --release   # also builds target/release/vae, which the browser tests serve the app with
 node --test --test-concurrency=1 tests/e2e/

@@ -24,6 +24,8 @@ pub mod packed;
 pub mod parallel;
 pub mod picture;
 pub mod preprocess;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod relaxed_gemm;
 pub mod resume;
 pub mod rng;
 pub mod scatter;

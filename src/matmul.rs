@@ -1,7 +1,8 @@
 //! Matrix products over plain row-major `f32` slices, for the hand-written gradients: the `gemm`
 //! crate candle's own CPU matmul calls, single-threaded (training parallelises over parts of the
 //! batch, [`crate::parallel`]), with transposed and column-sliced operands read in place through
-//! their strides and the option to add into the destination.
+//! their strides and the option to add into the destination. The relaxed-SIMD browser build uses
+//! the same blocking with fused multiply-add microkernels ([`crate::relaxed_gemm`]).
 
 use candle_core::{bail, Result};
 
@@ -75,6 +76,25 @@ pub fn matmul(dst: &mut [f32], a: View, b: View, accumulate: bool) -> Result<()>
     // inside their slices for r < rows, c < cols), `dst` holds m·n values with rows n apart, and
     // `dst` is a unique borrow, so it overlaps neither operand.
     unsafe {
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        crate::relaxed_gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a_cs,
+            a_rs,
+            b.data.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+        );
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
         gemm::gemm(
             m,
             n,

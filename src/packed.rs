@@ -217,6 +217,7 @@ impl ActiveRows {
 }
 
 /// One MR × NR block of the product, accumulated in registers over the block's active units.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 #[inline(always)]
 fn block(panel: &[[f32; NR]], rows: &ActiveRows) -> [[f32; NR]; MR] {
     let mut acc = [[0f32; NR]; MR];
@@ -229,6 +230,36 @@ fn block(panel: &[[f32; NR]], rows: &ActiveRows) -> [[f32; NR]; MR] {
         }
     }
     acc
+}
+
+/// [`block`] with relaxed SIMD's fused multiply-add (the browser's second build,
+/// `scripts/build.sh`): the same sums, each product-and-add rounded once where the CPU has FMA.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[inline(always)]
+fn block(panel: &[[f32; NR]], rows: &ActiveRows) -> [[f32; NR]; MR] {
+    use core::arch::wasm32::{f32x4, f32x4_relaxed_madd, f32x4_splat, v128, v128_load, v128_store};
+    const _: () = assert!(NR == 8 && MR == 4);
+    let zero = f32x4(0.0, 0.0, 0.0, 0.0);
+    let mut acc: [[v128; 2]; MR] = [[zero; 2]; MR];
+    for (&k, a) in rows.units.iter().zip(&rows.values) {
+        let b = &panel[k as usize];
+        // SAFETY: `b` is 8 f32 (32 bytes), read as two unaligned 16-byte vectors.
+        let (b0, b1) = unsafe { (v128_load(b.as_ptr().cast()), v128_load(b.as_ptr().add(4).cast())) };
+        for (acc, &a) in acc.iter_mut().zip(a) {
+            let a = f32x4_splat(a);
+            acc[0] = f32x4_relaxed_madd(a, b0, acc[0]);
+            acc[1] = f32x4_relaxed_madd(a, b1, acc[1]);
+        }
+    }
+    let mut out = [[0f32; NR]; MR];
+    for (out, acc) in out.iter_mut().zip(acc) {
+        // SAFETY: `out` is 8 f32, written as two unaligned 16-byte vectors.
+        unsafe {
+            v128_store(out.as_mut_ptr().cast(), acc[0]);
+            v128_store(out.as_mut_ptr().add(4).cast(), acc[1]);
+        }
+    }
+    out
 }
 
 /// The logistic function 1/(1 + e^−x), within 3e-7 of the exact value, without a libm call so

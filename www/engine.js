@@ -1,5 +1,7 @@
 // The WebAssembly engine: one instance of the wasm module, replaced by a fresh one if it ever
 // panics (a Rust panic aborts the instance, which then throws WebAssembly.RuntimeError).
+import { wasmUrl } from './wasm.js';
+
 let current = null;
 let exports = null;
 let generation = 0;
@@ -10,7 +12,7 @@ export async function startEngine() {
   // A different URL gives a separate module record, hence a separate wasm instance.
   const url = new URL(`../pkg/vae.js${generation > 1 ? `?instance=${generation}` : ''}`, import.meta.url);
   const mod = await import(url.href);
-  exports = await mod.default({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+  exports = await mod.default({ module_or_path: wasmUrl() });
   current = mod;
   return mod;
 }

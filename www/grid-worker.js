@@ -1,8 +1,9 @@
 // A grid-decoding worker: its own wasm instance and a copy of the explorer's model. Messages are
 // handled in order, so a decode request sent after a model change uses the new model.
 import init, { Model, debugPanic } from '../pkg/vae.js';
+import { wasmUrl } from './wasm.js';
 
-const ready = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+const ready = init({ module_or_path: wasmUrl() });
 let model = null;
 
 self.onmessage = async ({ data: msg }) => {

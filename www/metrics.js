@@ -1,7 +1,10 @@
 // Counters and timings of the app's work, for the status line, tests and benchmarks
 // (exposed read-only as `window.vaeMetrics`).
+import { wasmBuild } from './wasm.js';
+
 export const metrics = {
   ready: false,
+  wasmBuild, // 'relaxed' (fused multiply-add) or 'simd128': which of the two wasm builds runs (www/wasm.js)
   firstGridAt: 0,
   gridPaints: 0,
   gridBands: 0,

@@ -11,10 +11,11 @@
 // Messages out: `progress` { done, total, seconds }, then `set` { count, channels, size, pixels,
 // labels, names, paths, skipped, seconds } after every change; `error` { message }.
 import init, { PictureOptions, ZipPictures, pictureSize, pictureHeaderBytes, labelFolders } from '../pkg/vae.js';
+import { wasmUrl } from './wasm.js';
 import { stripCommonRoot } from './picture-paths.js';
 import { STORES, THUMBNAILS, get, newId, put } from './library.js';
 
-const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+const wasmReady = init({ module_or_path: wasmUrl() });
 /** Pictures decoded at once (the browser decodes them off this thread). */
 const IN_FLIGHT = 32;
 const PROGRESS_EVERY_MS = 100;

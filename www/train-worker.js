@@ -26,6 +26,7 @@
 // at epoch ends (at least EPOCH_CHECKPOINT_MIN_MS apart), when paused, when done and when the page
 // is hidden; a start with `resume` goes on from the stored checkpoint exactly.
 import init, { ImageSet, Model, Trainer, debugPanic } from '../pkg/vae.js';
+import { wasmUrl } from './wasm.js';
 import { fetchBytes } from './fetch.js';
 import { STORES, addPoint, get, newId, put, thumbnailOf } from './library.js';
 
@@ -48,7 +49,7 @@ const CALIBRATION_MIN_STEPS = 4;
 /** How much faster two workers must be to be kept: on two cores or fewer, and on more. */
 const TWO_WORKERS_GAIN = { fewCores: 1.3, manyCores: 1.1 };
 
-const wasmReady = init({ module_or_path: new URL('../pkg/vae_bg.wasm', import.meta.url) });
+const wasmReady = init({ module_or_path: wasmUrl() });
 let wasmMemory = null;
 wasmReady.then((exports) => { wasmMemory = exports.memory; });
 const memoryBytes = () => wasmMemory?.buffer.byteLength ?? 0;

@@ -1,12 +1,15 @@
-// The WebAssembly build computes what the native build computes: for MNIST test images 0..7, the
+// The WebAssembly builds compute what the native build computes: for MNIST test images 0..7, the
 // posterior (mu, log_var) and the reconstruction from mu agree with `vae encode` to 1e-4, for the
-// shipped MLP, conditional and conv models. Also: a malformed weights file is refused with a readable Error, and the page
-// keeps working afterwards.
+// shipped MLP, conditional and conv models, in both wasm builds (plain SIMD128, and relaxed SIMD
+// with fused multiply-add, which the page picks where the browser has it). Training steps in the
+// two builds give the same weights to 1e-4. Also: a malformed weights file is refused with a
+// readable Error, and the page keeps working afterwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ROOT, VAE_BIN, startApp } from './harness.js';
+import { safetensorsTensors } from './safetensors.js';
 
 const run = promisify(execFile);
 const COUNT = 8;
@@ -41,10 +44,15 @@ async function nativeEncode(file, dataset) {
   return JSON.parse(stdout);
 }
 
-/** The same computation in the page, through the wasm module's exported classes. */
-async function wasmEncode(file, dataset) {
-  return page.evaluate(async ({ file, dataset, count }) => {
-    const { Model, ImageSet } = await import('/pkg/vae.js');
+const BUILDS = { simd128: '/pkg/vae_bg.wasm', relaxed: '/pkg/vae_relaxed_bg.wasm' };
+
+/** The same computation in the page, through the exported classes of wasm build `build`. */
+async function wasmEncode(file, dataset, build) {
+  return page.evaluate(async ({ file, dataset, count, wasm, build }) => {
+    // Its own module record (the query makes a separate URL), initialised with that build's .wasm.
+    const mod = await import(`/pkg/vae.js?build=${build}`);
+    await mod.default({ module_or_path: wasm });
+    const { Model, ImageSet } = mod;
     const bytes = async (url) => {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
@@ -72,7 +80,7 @@ async function wasmEncode(file, dataset) {
       model.free();
       set.free();
     }
-  }, { file, dataset, count: COUNT });
+  }, { file, dataset, count: COUNT, wasm: BUILDS[build], build });
 }
 
 /** The largest |a - b| over two equally shaped arrays of rows (asserting the shapes match). */
@@ -90,9 +98,21 @@ function maxAbsDiff(a, b, what) {
   return worst;
 }
 
+test('the page runs the relaxed-SIMD build in this Chromium', async () => {
+  assert.equal(await page.evaluate(() => window.vaeMetrics.wasmBuild), 'relaxed');
+});
+
 for (const { file, latent, dataset } of MODELS) {
-  test(`wasm matches native to ${TOLERANCE} for ${file}`, async (t) => {
-    const [native, wasm] = await Promise.all([nativeEncode(file, dataset), wasmEncode(file, dataset)]);
+  test(`wasm (both builds) matches native to ${TOLERANCE} for ${file}`, async (t) => {
+    const native = await nativeEncode(file, dataset);
+    for (const build of Object.keys(BUILDS)) {
+      await compare(t, file, latent, dataset, native, await wasmEncode(file, dataset, build), build);
+    }
+  });
+}
+
+async function compare(t, file, latent, dataset, native, wasm, build) {
+  {
     assert.equal(native.latent, latent);
     assert.equal(wasm.latent, latent);
     assert.equal(wasm.length, 10000, `the ${dataset} test set has 10,000 images`);
@@ -107,11 +127,46 @@ for (const { file, latent, dataset } of MODELS) {
       log_var: maxAbsDiff(wasm.log_var, native.log_var, 'log_var'),
       recon: maxAbsDiff(wasm.recon, native.recon, 'recon'),
     };
-    t.diagnostic(`${file}: max |wasm - native| ${JSON.stringify(diffs)}`);
+    t.diagnostic(`${file}, ${build}: max |wasm - native| ${JSON.stringify(diffs)}`);
     for (const [what, d] of Object.entries(diffs)) {
-      assert.ok(d <= TOLERANCE, `${file} ${what}: max |wasm - native| = ${d} > ${TOLERANCE}`);
+      assert.ok(d <= TOLERANCE, `${file} ${build} ${what}: max |wasm - native| = ${d} > ${TOLERANCE}`);
     }
     assert.deepEqual(problems, []);
+  }
+}
+
+/** Weights (name → values) after `steps` training steps of a fresh `arch` model in build `build`. */
+async function trainedWeights(build, arch, steps) {
+  return page.evaluate(async ({ wasm, build, arch, steps }) => {
+    const mod = await import(`/pkg/vae.js?build=${build}`);
+    await mod.default({ module_or_path: wasm });
+    const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const set = new mod.ImageSet(await bytes('/www/data/mnist-t10k-images.idx.gz'), await bytes('/www/data/mnist-t10k-labels.idx.gz'));
+    const trainer = new mod.Trainer(set, 1000, set, 100, 'mnist', arch, 16, 256, 0, 1, 1e-3, 128, 7n, undefined, undefined);
+    try {
+      const losses = [];
+      for (let i = 0; i < steps; i++) losses.push(trainer.step().negElbo);
+      return { losses, weights: Array.from(trainer.weights()) };
+    } finally {
+      trainer.free();
+      set.free();
+    }
+  }, { wasm: BUILDS[build], build, arch, steps });
+}
+
+for (const arch of ['mlp', 'conv']) {
+  test(`${arch} training steps in the relaxed-SIMD build give the plain build's weights to ${TOLERANCE}`, async (t) => {
+    const plain = await trainedWeights('simd128', arch, 8);
+    const relaxed = await trainedWeights('relaxed', arch, 8);
+    const [a, b] = [safetensorsTensors(Buffer.from(plain.weights)), safetensorsTensors(Buffer.from(relaxed.weights))];
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+    assert.ok(plain.losses[7] < plain.losses[0] - 5, `training lowers the loss: ${plain.losses.join(', ')}`);
+    let worst = 0;
+    for (const [name, values] of Object.entries(a)) {
+      values.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b[name][i])); });
+    }
+    t.diagnostic(`${arch}: max |relaxed - plain| over the weights after 8 steps ${worst.toExponential(2)}; losses ${plain.losses.at(-1).toFixed(3)} and ${relaxed.losses.at(-1).toFixed(3)}`);
+    assert.ok(worst <= TOLERANCE, `max |relaxed - plain| = ${worst}`);
   });
 }
 
