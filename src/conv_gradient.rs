@@ -16,6 +16,7 @@
 //! and the reparameterisation, KL and sigmoid/BCE steps are the MLP's ([`crate::gradient`]).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use candle_core::backprop::GradStore;
 use candle_core::{bail, Result, Tensor};
@@ -66,12 +67,13 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
     // Encoder.
     let x = values(&part.x)?;
     let x = if ch == 1 { x } else { swap_axes(&x, n, ch, shape.area(), 1) }; // [n, H, W, C]
-    let u0 = image.unfold_channels_last(&x, n)?; // [n·p1, k²·C]
-    let mut h1 = vec![0f32; n * p1 * c1];
+    let mut scratch = Scratch::new();
+    let u0 = scratch.unfold(&image, &x, n)?; // [n·p1, k²·C]
+    let mut h1 = scratch.take(n * p1 * c1);
     matmul(&mut h1, View::new(&u0, n * p1, kk * ch)?, View::new(&w0, c1, kk * ch)?.t(), false)?;
     relu_with_bias(&mut h1, &bias(layers.encoder_0.bias(), c1)?);
-    let u1 = half.unfold_channels_last(&h1, n)?; // [n·p2, k²·c1]
-    let mut h2 = vec![0f32; n * f];
+    let u1 = scratch.unfold(&half, &h1, n)?; // [n·p2, k²·c1]
+    let mut h2 = scratch.take(n * f);
     matmul(&mut h2, View::new(&u1, n * p2, kk * c1)?, View::new(&w2, c2, kk * c1)?.t(), false)?;
     relu_with_bias(&mut h2, &bias(layers.encoder_2.bias(), c2)?);
     let enc_in = with_labels(&h2, f, labels.as_deref(), classes)?; // [n, f + classes]
@@ -83,36 +85,36 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
 
     // Decoder, then the fused sigmoid/BCE pass: the reconstruction sum and dℓ.
     let dec_in = with_labels(&posterior.z, l, labels.as_deref(), classes)?; // [n, L + classes]
-    let mut h3 = vec![0f32; n * f];
+    let mut h3 = scratch.take(n * f);
     matmul(&mut h3, View::new(&dec_in, n, l + classes)?, View::new(&wd0, f, l + classes)?.t(), false)?;
     relu_with_bias(&mut h3, &bd0); // [n·p2, c2]
-    let mut r3 = vec![0f32; n * p2 * kk * c1];
+    let mut r3 = scratch.take(n * p2 * kk * c1);
     matmul(&mut r3, View::new(&h3, n * p2, c2)?, View::new(&wd3, c2, kk * c1)?, false)?;
-    let mut h4 = half.fold_channels_last(&r3, n)?; // [n·p1, c1]
+    let mut h4 = scratch.fold(&half, &r3, n)?; // [n·p1, c1]
     relu_with_bias(&mut h4, &bias(layers.decoder_3.bias(), c1)?);
-    let mut r5 = vec![0f32; n * p1 * kk * ch];
+    let mut r5 = scratch.take(n * p1 * kk * ch);
     matmul(&mut r5, View::new(&h4, n * p1, c1)?, View::new(&wd5, c1, kk * ch)?, false)?;
-    let mut d_logits = image.fold_channels_last(&r5, n)?; // logits [n, H, W, C]
+    let mut d_logits = scratch.fold(&image, &r5, n)?; // logits [n, H, W, C]
     add_bias(&mut d_logits, &bias(layers.decoder_5.bias(), ch)?);
     let recon_sum = bce_gradient(&mut d_logits, &x, shape.pixels(), scale);
 
     let mut grads = Gradients { store: GradStore::default(), device };
     // decoder.5
     grads.bias(layers.decoder_5.bias(), column_sums(&d_logits, ch))?;
-    let d_r5 = image.unfold_channels_last(&d_logits, n)?; // [n·p1, k²·C]
+    let d_r5 = scratch.unfold(&image, &d_logits, n)?; // [n·p1, k²·C]
     let mut d_w = vec![0f32; c1 * kk * ch];
     matmul(&mut d_w, View::new(&h4, n * p1, c1)?.t(), View::new(&d_r5, n * p1, kk * ch)?, false)?;
     grads.weight(layers.decoder_5.weight(), swap_axes(&d_w, c1, kk, ch, 1))?;
-    let mut d_h4 = vec![0f32; n * p1 * c1];
+    let mut d_h4 = scratch.take(n * p1 * c1);
     matmul(&mut d_h4, View::new(&d_r5, n * p1, kk * ch)?, View::new(&wd5, c1, kk * ch)?.t(), false)?;
     relu_backward(&mut d_h4, &h4);
     // decoder.3
     grads.bias(layers.decoder_3.bias(), column_sums(&d_h4, c1))?;
-    let d_r3 = half.unfold_channels_last(&d_h4, n)?; // [n·p2, k²·c1]
+    let d_r3 = scratch.unfold(&half, &d_h4, n)?; // [n·p2, k²·c1]
     let mut d_w = vec![0f32; c2 * kk * c1];
     matmul(&mut d_w, View::new(&h3, n * p2, c2)?.t(), View::new(&d_r3, n * p2, kk * c1)?, false)?;
     grads.weight(layers.decoder_3.weight(), swap_axes(&d_w, c2, kk, c1, 1))?;
-    let mut d_h3 = vec![0f32; n * f];
+    let mut d_h3 = scratch.take(n * f);
     matmul(&mut d_h3, View::new(&d_r3, n * p2, kk * c1)?, View::new(&wd3, c2, kk * c1)?.t(), false)?;
     relu_backward(&mut d_h3, &h3);
     // decoder.0
@@ -130,7 +132,7 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
     let mut d_w = vec![0f32; 2 * l * (f + classes)];
     matmul(&mut d_w, View::new(&ds, n, 2 * l)?.t(), View::new(&enc_in, n, f + classes)?, false)?;
     grads.weight(layers.encoder_5.weight(), unpermute_feature_columns(&d_w, c2, p2, f + classes))?;
-    let mut d_h2 = vec![0f32; n * f];
+    let mut d_h2 = scratch.take(n * f);
     matmul(&mut d_h2, View::new(&ds, n, 2 * l)?, View::columns(&w5, 2 * l, f, f + classes)?, false)?;
     relu_backward(&mut d_h2, &h2);
     // encoder.2
@@ -138,16 +140,63 @@ pub fn negative_elbo_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, be
     let mut d_w = vec![0f32; c2 * kk * c1];
     matmul(&mut d_w, View::new(&d_h2, n * p2, c2)?.t(), View::new(&u1, n * p2, kk * c1)?, false)?;
     grads.weight(layers.encoder_2.weight(), swap_axes(&d_w, c2, kk, c1, 1))?;
-    let mut d_u1 = vec![0f32; n * p2 * kk * c1];
+    let mut d_u1 = scratch.take(n * p2 * kk * c1);
     matmul(&mut d_u1, View::new(&d_h2, n * p2, c2)?, View::new(&w2, c2, kk * c1)?, false)?;
-    let mut d_h1 = half.fold_channels_last(&d_u1, n)?; // [n·p1, c1]
+    let mut d_h1 = scratch.fold(&half, &d_u1, n)?; // [n·p1, c1]
     relu_backward(&mut d_h1, &h1);
     // encoder.0
     grads.bias(layers.encoder_0.bias(), column_sums(&d_h1, c1))?;
     let mut d_w = vec![0f32; c1 * kk * ch];
     matmul(&mut d_w, View::new(&d_h1, n * p1, c1)?.t(), View::new(&u0, n * p1, kk * ch)?, false)?;
     grads.weight(layers.encoder_0.weight(), swap_axes(&d_w, c1, kk, ch, 1))?;
+    scratch.keep([u0, h1, u1, h2, h3, r3, h4, r5, d_logits, d_r5, d_h4, d_r3, d_h3, d_h2, d_u1, d_h1]);
     Ok(PartGradient { recon_sum, kl_sum: posterior.kl_sum, grads: grads.store })
+}
+
+thread_local! {
+    /// The last step's big buffers on this thread, for the next step ([`Scratch`]).
+    static SCRATCH: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The activations and their gradients of one step, in the buffers of the last step on this
+/// thread where their sizes match (every step but an epoch's last, shorter one): otherwise a step
+/// allocates and zeroes about 35 MB for a half batch of 64 images. A buffer taken holds stale
+/// values; each is written whole before it is read (a product's output, which `matmul` writes
+/// without reading when it does not accumulate, an unfold, which writes the padding's zeros too,
+/// or a fold, which zeroes first).
+struct Scratch {
+    free: Vec<Vec<f32>>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Self { free: SCRATCH.take() }
+    }
+
+    /// A buffer of `len` values, contents unspecified.
+    fn take(&mut self, len: usize) -> Vec<f32> {
+        match self.free.iter().position(|v| v.len() == len) {
+            Some(i) => self.free.swap_remove(i),
+            None => vec![0.0; len],
+        }
+    }
+
+    fn unfold(&mut self, patches: &Patches, images: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut out = self.take(batch * patches.count()? * patches.per_patch());
+        patches.unfold_channels_last_into(images, batch, &mut out)?;
+        Ok(out)
+    }
+
+    fn fold(&mut self, patches: &Patches, rows: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut out = self.take(batch * patches.channels * patches.height * patches.width);
+        patches.fold_channels_last_into(rows, batch, &mut out)?;
+        Ok(out)
+    }
+
+    /// Keeps `buffers` for this thread's next step (and only them).
+    fn keep(self, buffers: impl IntoIterator<Item = Vec<f32>>) {
+        SCRATCH.set(buffers.into_iter().collect());
+    }
 }
 
 /// The gradients being collected, as tensors shaped like their parameters.

@@ -113,30 +113,48 @@ impl Patches {
     /// `batch` images [H, W, C] → [batch·patches, k²·C], each patch ordered (ky, kx, c) so that
     /// one pixel's channels are copied together. Padding stays zero.
     pub fn unfold_channels_last(&self, images: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        self.unfold_channels_last_into(images, batch, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::unfold_channels_last`] into `out`, resized to fit: every value is written, the
+    /// padding's too, so `out` may hold anything before (a buffer of an earlier step).
+    pub fn unfold_channels_last_into(&self, images: &[f32], batch: usize, out: &mut Vec<f32>) -> Result<()> {
         let (oh, ow) = self.sides()?;
         self.check_channels_last(images.len(), batch)?;
-        let mut out = vec![0f32; batch * oh * ow * self.per_patch()];
-        self.each_channels_last(batch, (oh, ow), |pixel, row| {
-            out[row..row + self.channels].copy_from_slice(&images[pixel..pixel + self.channels])
+        out.resize(batch * oh * ow * self.per_patch(), 0.0);
+        let c = self.channels;
+        self.each_tap_channels_last(batch, (oh, ow), |pixel, row| match pixel {
+            Some(pixel) => out[row..row + c].copy_from_slice(&images[pixel..pixel + c]),
+            None => out[row..row + c].fill(0.0),
         });
-        Ok(out)
+        Ok(())
     }
 
     /// The adjoint of [`Self::unfold_channels_last`] (col2im): rows [batch·patches, k²·C] added
     /// into `batch` images [H, W, C].
     pub fn fold_channels_last(&self, rows: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        self.fold_channels_last_into(rows, batch, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::fold_channels_last`] into `out`, resized to fit and zeroed first.
+    pub fn fold_channels_last_into(&self, rows: &[f32], batch: usize, out: &mut Vec<f32>) -> Result<()> {
         let (oh, ow) = self.sides()?;
         if rows.len() != batch * oh * ow * self.per_patch() {
             bail!("fold of {} values with a window for {batch} images of {} patches of {}", rows.len(), oh * ow, self.per_patch());
         }
         let c = self.channels;
-        let mut out = vec![0f32; batch * self.height * self.width * c];
+        out.clear();
+        out.resize(batch * self.height * self.width * c, 0.0);
         self.each_channels_last(batch, (oh, ow), |pixel, row| {
             for (d, &v) in out[pixel..pixel + c].iter_mut().zip(&rows[row..row + c]) {
                 *d += v;
             }
         });
-        Ok(out)
+        Ok(())
     }
 
     fn check_channels_last(&self, len: usize, batch: usize) -> Result<()> {
@@ -149,7 +167,16 @@ impl Patches {
 
     /// For each patch position and kernel tap inside `batch` channels-last images, `visit(where
     /// the pixel's C values start in the images, where they start in the unfolded rows)`.
-    fn each_channels_last(&self, batch: usize, (oh, ow): (usize, usize), mut visit: impl FnMut(usize, usize)) {
+    fn each_channels_last(&self, batch: usize, sides: (usize, usize), mut visit: impl FnMut(usize, usize)) {
+        self.each_tap_channels_last(batch, sides, |pixel, row| {
+            if let Some(pixel) = pixel {
+                visit(pixel, row)
+            }
+        })
+    }
+
+    /// As [`Self::each_channels_last`], for every kernel tap: `None` where it falls on padding.
+    fn each_tap_channels_last(&self, batch: usize, (oh, ow): (usize, usize), mut visit: impl FnMut(Option<usize>, usize)) {
         let (c, w, h) = (self.channels, self.width, self.height);
         let Window { kernel: k, stride: s, padding: pad } = self.window;
         for b in 0..batch {
@@ -157,10 +184,11 @@ impl Patches {
                 for ox in 0..ow {
                     let row = ((b * oh + oy) * ow + ox) * k * k * c;
                     for ky in 0..k {
-                        let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&y| y < h) else { continue };
+                        let iy = (oy * s + ky).checked_sub(pad).filter(|&y| y < h);
                         for kx in 0..k {
-                            let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&x| x < w) else { continue };
-                            visit(((b * h + iy) * w + ix) * c, row + (ky * k + kx) * c);
+                            let ix = (ox * s + kx).checked_sub(pad).filter(|&x| x < w);
+                            let pixel = iy.zip(ix).map(|(iy, ix)| ((b * h + iy) * w + ix) * c);
+                            visit(pixel, row + (ky * k + kx) * c);
                         }
                     }
                 }
