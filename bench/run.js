@@ -1,6 +1,7 @@
 // The benchmark: this app (candle → wasm, and the native `vae`) against TensorFlow.js (wasm, SIMD)
 // and PyTorch (CPU) on the same model, weights, data, batch and optimiser, in one run.
-// Prints a table and writes bench/results.json.   Usage: node bench/run.js [runs=25] [--browser-only]
+// Prints a table and writes bench/results.json.
+// Usage: node bench/run.js [runs=25] [--browser-only | --only training | --only startup]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -11,6 +12,10 @@ import { serveBenchFiles } from './bench-files.js';
 const runs = Number(process.argv[2] ?? 25);
 // --browser-only: a quick look at the browser figures; prints them and writes nothing.
 const browserOnly = process.argv.includes('--browser-only');
+// --only training: just the in-tab training rows (both wasm builds, 1 and 2 workers, MLP and conv)
+// and PyTorch's conv 16-D on 2 threads right after, the figures the conv issue's ratio needs.
+// --only startup: just the cold and warm start-up rows. Both print and write nothing.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const GRID_FLOP = 400 * 2 * (2 * 512 + 512 * 784);
 const DRAWING_FLOP = 2 * (784 * 512 + 512 * 4) + 2 * (2 * 512 + 512 * 784);
@@ -18,6 +23,30 @@ const trainFlopPerSample = (l, h = 512) => {
   const forward = 2 * (784 * h + h * 2 * l + l * h + h * 784);
   return forward + 2 * forward - 2 * 784 * h;
 };
+
+/** The models the training rows train from scratch. */
+const TRAINED = { mlp: { arch: 'mlp', latent: 2 }, conv: { arch: 'conv', latent: 16 } };
+
+/**
+ * In-tab training on the app's own training worker: samples/s of each slice for each model on 2
+ * and 1 workers, with the build the browser picks and, where that is the relaxed-SIMD one, the
+ * plain SIMD128 build as well (the builds alternate, so a slow spell of the machine hits both).
+ * Keys: `mlp@2@relaxed`, …; `picked` is the browser's own build.
+ */
+async function appTraining(page, steps) {
+  const picked = await page.evaluate(async () => (await import('/www/wasm.js')).wasmBuild);
+  const builds = picked === 'relaxed' ? ['relaxed', 'simd128'] : [picked];
+  const out = { picked, builds, rates: {} };
+  for (const [name, model] of Object.entries(TRAINED)) {
+    for (const cores of [2, 1]) {
+      for (const build of builds) {
+        const r = await page.evaluate(([c, n, m, b]) => window.runAppTraining(c, n, 10, m, b), [cores, steps, model, build]);
+        out.rates[`${name}@${cores}@${build}`] = { ...r, median: median(r.samplesPerSec) };
+      }
+    }
+  }
+  return out;
+}
 
 async function browserBench() {
   const server = await startServer();
@@ -28,42 +57,97 @@ async function browserBench() {
     await page.goto(`${server.url}bench/page.html`);
     await page.waitForFunction(() => window.benchReady);
     const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent)).match(/Chrome\/([\d.]+)/)?.[1];
-    const inPage = await page.evaluate((n) => window.runBench(n), runs);
     const steps = Math.max(20, runs);
-    const ours = await page.evaluate((n) => window.runAppTraining(2, n), steps);
-    const oursOneCore = await page.evaluate((n) => window.runAppTraining(1, n), steps);
+    if (only === 'startup') return { version, startup: await startupBench(server) };
+    const training = await appTraining(page, steps);
+    if (only === 'training') return { version, training };
+    const inPage = await page.evaluate((n) => window.runBench(n), runs);
     const theirs = await page.evaluate((n) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n), Math.min(steps, 20));
-    // The same for the conv VAE (16-D): the shipped model's grid and drawing, and training from scratch.
-    const conv = { arch: 'conv', latent: 16 };
+    // The same for the conv VAE (16-D): the shipped model's grid and drawing, and TF.js training it from scratch.
     const convInPage = await page.evaluate((n) => window.runBench(n, 'conv-mnist-16d.safetensors'), runs);
-    const convOurs = await page.evaluate(([n, m]) => window.runAppTraining(2, n, 10, m), [steps, conv]);
-    const convOursOneCore = await page.evaluate(([n, m]) => window.runAppTraining(1, n, 10, m), [steps, conv]);
-    const convTheirs = await page.evaluate(([n, m]) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n, m), [10, conv]);
+    const convTheirs = await page.evaluate(([n, m]) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n, m), [10, TRAINED.conv]);
     await page.close();
-    // (d) navigation to the first complete grid, cold cache: a fresh profile each time.
-    const cold = [];
-    for (let i = 0; i < 5; i++) {
-      const fresh = await launchBrowser();
-      const p = await fresh.context.newPage();
-      await p.goto(server.url, { waitUntil: 'commit' });
-      await p.waitForFunction(() => window.vaeMetrics?.firstGridAt > 0, null, { timeout: 30000 });
-      cold.push(await p.evaluate(() => window.vaeMetrics.firstGridAt));
-      await fresh.close();
-    }
-    return { version, inPage, ours, oursOneCore, theirs, firstGridMs: median(cold), conv: { inPage: convInPage, ours: convOurs, oursOneCore: convOursOneCore, theirs: convTheirs } };
+    const startup = await startupBench(server);
+    return { version, training, inPage, theirs, startup, conv: { inPage: convInPage, theirs: convTheirs } };
   } finally {
     await close();
     server.close();
   }
 }
 
-function nativeBench() {
+/**
+ * (d) Navigation to the first complete grid: cold (a fresh profile each time, nothing cached), with
+ * where the time went (www/metrics.js `startup`), then warm: the same page reloaded once the
+ * offline cache holds the build. Medians of STARTUP_RUNS.
+ */
+const STARTUP_RUNS = 5;
+async function startupBench(server) {
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < STARTUP_RUNS; i++) {
+    const fresh = await launchBrowser();
+    try {
+      const p = await fresh.context.newPage();
+      await p.goto(server.url, { waitUntil: 'commit' });
+      await p.waitForFunction(() => window.vaeMetrics?.startup.scatterAt > 0, null, { timeout: 30000 });
+      cold.push(await p.evaluate(() => window.vaeMetrics.startup));
+      await p.waitForFunction(() => window.vaeMetrics.offlineReady, null, { timeout: 60000 });
+      await p.reload({ waitUntil: 'commit' });
+      await p.waitForFunction(() => window.vaeMetrics?.startup.firstGridAt > 0, null, { timeout: 30000 });
+      warm.push(await p.evaluate(() => window.vaeMetrics.startup));
+    } finally {
+      await fresh.close();
+    }
+  }
+  const medians = (xs) => Object.fromEntries(Object.keys(xs[0]).map((k) => [k, median(xs.map((x) => x[k]))]));
+  return { cold: medians(cold), warm: medians(warm), coldRuns: cold, warmRuns: warm };
+}
+
+/** PyTorch's samples/s for `arch` at latent `latent` on `threads` threads, or null without bench/venv's torch. */
+function torchRate(arch, latent, threads) {
   const python = join(ROOT, 'bench/venv/bin/python');
-  let torchNote = null;
-  const hasTorch = existsSync(python) && (() => {
-    try { execFileSync(python, ['-c', 'import torch']); return true; } catch { return false; }
-  })();
-  if (!hasTorch) torchNote = 'PyTorch skipped: bench/venv has no torch (scripts/bench.sh --torch sets it up)';
+  if (!existsSync(python)) return null;
+  try {
+    return JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100', arch]).toString());
+  } catch {
+    return null;
+  }
+}
+
+/** The in-tab training rates by build; with `torchConv2` (--training-only) the conv ratio to PyTorch measured right after. */
+function printTraining(t, torchConv2) {
+  console.log('| in-tab training, batch 128 | ' + t.builds.map((b) => `${b} build (samples/s)`).join(' | ') + ' |');
+  console.log(`|---|${t.builds.map(() => '---|').join('')}`);
+  for (const name of Object.keys(TRAINED)) {
+    for (const cores of [2, 1]) {
+      const cells = t.builds.map((b) => t.rates[`${name}@${cores}@${b}`].median.toFixed(0));
+      console.log(`| ${name === 'mlp' ? '784-512-2' : 'conv 16-D'}, ${cores} worker${cores === 1 ? '' : 's'} | ${cells.join(' | ')} |`);
+    }
+  }
+  if (torchConv2 === undefined) return;
+  if (torchConv2) {
+    const best = Math.max(t.rates[`conv@2@${t.picked}`].median, t.rates[`conv@1@${t.picked}`].median);
+    console.log(`\nconv 16-D in the tab (${t.picked} build, the faster of 1 and 2 workers) / PyTorch ${torchConv2.torch} on 2 threads: ${best.toFixed(0)} / ${torchConv2.samples_per_s.toFixed(0)} = ${(best / torchConv2.samples_per_s).toFixed(2)}`);
+  } else {
+    console.log('\nPyTorch skipped: bench/venv has no torch (scripts/bench.sh --torch sets it up)');
+  }
+}
+
+if (only === 'training') {
+  const { training } = await browserBench();
+  printTraining(training, torchRate('conv', 16, 2));
+  process.exit(0);
+}
+if (only === 'startup') {
+  const { startup } = await browserBench();
+  for (const kind of ['cold', 'warm']) console.log(`navigation → first grid, ${kind}: ${startup[kind].firstGridAt.toFixed(0)} ms (${startupSplit(startup[kind])})`);
+  console.log(`runs (cold): ${startup.coldRuns.map((r) => r.firstGridAt.toFixed(0)).join(', ')}; (warm): ${startup.warmRuns.map((r) => r.firstGridAt.toFixed(0)).join(', ')}`);
+  process.exit(0);
+}
+
+function nativeBench() {
+  const hasTorch = torchRate('mlp', 2, 1) !== null;
+  const torchNote = hasTorch ? null : 'PyTorch skipped: bench/venv has no torch (scripts/bench.sh --torch sets it up)';
   // On this machine, a minute or so of both cores at full load can halve their speed for a while
   // (seen as 13,000–14,000 samples/s on 2 threads instead of 24,000, for PyTorch too). So each
   // configuration runs ROUNDS times, the two trainers alternating with a pause before each run,
@@ -86,7 +170,7 @@ function nativeBench() {
         gflopPerSample = ours.gflops / ours.samples_per_s;
         if (hasTorch) {
           pause();
-          const t = JSON.parse(execFileSync(python, [join(ROOT, 'bench/torch_bench.py'), String(latent), String(threads), '100', arch]).toString());
+          const t = torchRate(arch, latent, threads);
           torch.push(t.samples_per_s);
           torchVersion = t.torch;
         }
@@ -102,10 +186,11 @@ const native = browserOnly ? { out: {}, torchNote: 'native: skipped (--browser-o
 const b = await browserBench();
 const wasmBytes = statSync(join(ROOT, 'pkg/vae_bg.wasm')).size;
 const wasmGzip = gzipSync(readFileSync(join(ROOT, 'pkg/vae_bg.wasm')), { level: 9 }).length;
-const oursStep = 128 / median(b.ours.samplesPerSec) * 1000; // ms per step of 128
-const oursOneCoreStep = 128 / median(b.oursOneCore.samplesPerSec) * 1000;
+const t = b.training;
+const rate = (name, cores, build = t.picked) => t.rates[`${name}@${cores}@${build}`].median;
+const oursStep = 128 / rate('mlp', 2) * 1000; // ms per step of 128
+const oursOneCoreStep = 128 / rate('mlp', 1) * 1000;
 const tfjsStep = median(b.theirs.stepMs);
-const convRate = (r) => median(r.samplesPerSec);
 const torchConv2 = native.out['conv 16-D on 1×28×28@2']?.torch ?? null;
 const results = {
   date: new Date().toISOString(),
@@ -118,7 +203,9 @@ const results = {
     drawing_with_input_ms: b.inPage.ours.drawingWithInput.median,
     train_samples_per_s: 128 / (oursStep / 1000),
     train_samples_per_s_one_core: 128 / (oursOneCoreStep / 1000),
-    first_grid_ms: b.firstGridMs,
+    first_grid_ms: b.startup.cold.firstGridAt,
+    first_grid_ms_warm: b.startup.warm.firstGridAt,
+    startup: b.startup,
     tfjs: {
       grid_ms: b.inPage.tfjs.grid.median,
       drawing_ms: b.inPage.tfjs.drawing.median,
@@ -130,8 +217,8 @@ const results = {
     grid_ms: b.conv.inPage.ours.grid.median,
     grid_ms_one_core: b.conv.inPage.ours.gridOneCore.median,
     drawing_ms: b.conv.inPage.ours.drawing.median,
-    train_samples_per_s: convRate(b.conv.ours),
-    train_samples_per_s_one_core: convRate(b.conv.oursOneCore),
+    train_samples_per_s: rate('conv', 2),
+    train_samples_per_s_one_core: rate('conv', 1),
     grid_max_abs_diff_vs_tfjs: b.conv.inPage.maxDiff,
     tfjs: {
       grid_ms: b.conv.inPage.tfjs.grid.median,
@@ -143,10 +230,19 @@ const results = {
     },
   },
   native: { train_samples_per_s: native.out, note: native.torchNote },
-  wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: b.ours.memoryBytes / 2 ** 20 },
+  wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: t.rates[`mlp@2@${t.picked}`].memoryBytes / 2 ** 20 },
+  training_by_build: Object.fromEntries(Object.entries(t.rates).map(([k, v]) => [k, v.median])),
+  wasm_build: t.picked,
 };
 if (!browserOnly) writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
+/** Where a start-up's time went: each mark's share, as ms since the one before it. */
+function startupSplit(s) {
+  const steps = [['app module', s.appAt, 0], ['wasm ready', s.engineAt, s.appAt], ['model parsed', s.modelAt, s.engineAt],
+    ['grid painted', s.firstGridAt, s.modelAt]];
+  const parts = steps.map(([name, at, since]) => `${name} +${(at - since).toFixed(0)}`);
+  return `${parts.join(', ')}; model bytes in at ${s.modelBytesAt.toFixed(0)}${s.scatterAt ? `, scatter at ${s.scatterAt.toFixed(0)}` : ''}`;
+}
 const gf = (flop, ms) => (flop / (ms / 1000) / 1e9).toFixed(1);
 const rows = [
   ['(a) 20×20 grid, decode + paint, 2 workers', `${results.browser.grid_ms.toFixed(1)} ms (${gf(GRID_FLOP, results.browser.grid_ms)} GFLOP/s)`,
@@ -160,7 +256,8 @@ const rows = [
     `${tfjsStep.toFixed(1)} ms = ${results.browser.tfjs.train_samples_per_s.toFixed(0)} samples/s`, (results.browser.train_samples_per_s / results.browser.tfjs.train_samples_per_s).toFixed(1)],
   ['(c) the same, 1 worker', `${oursOneCoreStep.toFixed(1)} ms = ${results.browser.train_samples_per_s_one_core.toFixed(0)} samples/s (${gf(128 * trainFlopPerSample(2), oursOneCoreStep)} GFLOP/s)`,
     '', (results.browser.train_samples_per_s_one_core / results.browser.tfjs.train_samples_per_s).toFixed(1)],
-  ['(d) navigation → first grid, cold', `${results.browser.first_grid_ms.toFixed(0)} ms`, '', ''],
+  ['(d) navigation → first grid, cold', `${results.browser.first_grid_ms.toFixed(0)} ms (${startupSplit(b.startup.cold)})`, '', ''],
+  ['(d) the same, warm (reload, files from the offline cache)', `${results.browser.first_grid_ms_warm.toFixed(0)} ms (${startupSplit(b.startup.warm)})`, '', ''],
 ];
 const c = results.conv_browser;
 const convRows = [
@@ -180,6 +277,8 @@ if (torchConv2) {
   const best = Math.max(c.train_samples_per_s, c.train_samples_per_s_one_core);
   console.log(`conv 16-D in the tab (the faster of 1 and 2 workers, what 'auto' keeps) / PyTorch on 2 threads: ${best.toFixed(0)} / ${torchConv2.toFixed(0)} = ${(best / torchConv2).toFixed(2)}`);
 }
+console.log('');
+printTraining(t);
 console.log('\n| native training, batch 128 | vae (samples/s) | PyTorch CPU (samples/s) | vae / PyTorch |\n|---|---|---|---|');
 for (const [key, v] of Object.entries(native.out)) {
   const [arch, threads] = key.split('@');

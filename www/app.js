@@ -20,12 +20,13 @@ import { InterpolatePanel } from './uses/interpolate.js';
 import { InpaintPanel } from './uses/inpaint.js';
 import { AnomalyPanel } from './uses/anomaly.js';
 import { StyleTransferPanel } from './uses/style-transfer.js';
-import { CompressPanel, parseShareHash } from './uses/compress.js';
+import { CompressPanel } from './uses/compress.js';
 import { BlurPanel } from './uses/blur.js';
 import { PicturesPanel, droppedFiles } from './pictures.js';
 import { LibraryPanel } from './library-panel.js';
 import { registerOffline } from './offline.js';
-import { loadSession, saveSession } from './session.js';
+import { parseShareHash, saveSession } from './session.js';
+import { fetchModel, firstShipped, firstShippedBytes, session, shared } from './boot.js';
 import { STORES, get as libraryGet } from './library.js';
 
 const state = {
@@ -292,11 +293,13 @@ async function computeScatter(model, dataset) {
   }
   map.setScatter({ means, labels: set.labels(), count });
   metrics.scatterCount = count;
+  metrics.startup.scatterAt ||= performance.now();
 }
 
-async function loadModel(entry) {
+/** Loads `entry`'s model (its bytes, `bytes` if already being fetched, else fetched now) and makes it the current one. */
+async function loadModel(entry, bytes = null) {
   setStatus(`Loading ${entry.label}…`);
-  const bytes = entry.bytes ?? await fetchBytes(modelUrl(entry.file), (loaded, total) => total && setProgress(0.3 + 0.6 * (loaded / total)));
+  bytes = entry.bytes ?? await (bytes ?? fetchModel(entry));
   activateModel(new (wasm().Model)(bytes), bytes, entry);
 }
 
@@ -629,40 +632,44 @@ async function restoreSession(session, sameModel) {
 
 /** Opens the model and latent point of a shared link (`#model=…&z=…`), if the hash holds one. */
 async function openSharedView() {
-  const shared = parseShareHash(location.hash);
-  if (!shared) return false;
-  const entry = MODELS.find((m) => m.file === shared.model);
+  const link = parseShareHash(location.hash);
+  if (!link) return false;
+  const entry = MODELS.find((m) => m.file === link.model);
   if (!entry) {
-    showError(`the link names an unknown model “${shared.model}”`);
+    showError(`the link names an unknown model “${link.model}”`);
     return false;
   }
   if (state.entry !== entry) await loadModel(entry);
-  if (shared.z.length !== state.model.latentSize) {
-    showError(`the link's latent point has ${shared.z.length} numbers; ${entry.label} has ${state.model.latentSize}`);
+  if (link.z.length !== state.model.latentSize) {
+    showError(`the link's latent point has ${link.z.length} numbers; ${entry.label} has ${state.model.latentSize}`);
     return true;
   }
-  sliders.setValues(shared.z);
-  setStatus(`Opened a shared view: ${entry.label} at z = (${formatVector(shared.z)}).`);
+  sliders.setValues(link.z);
+  setStatus(`Opened a shared view: ${entry.label} at z = (${formatVector(link.z)}).`);
   return true;
 }
 
 async function main() {
+  metrics.startup.appAt = performance.now();
   bindControls();
   exposeDebugHooks(bindTraining());
   setCrashHandler(recoverEngine);
   blank($('input-preview'));
   blank($('recon-canvas'));
   setProgress(0.05);
+  // The wasm module and the first shipped model are already on their way (www/boot.js).
+  firstShippedBytes?.then(() => { metrics.startup.modelBytesAt = performance.now(); }, () => {});
   await startEngine();
+  metrics.startup.engineAt = performance.now();
   setProgress(0.3);
   for (const [Panel, root] of [[GalleryPanel, 'gallery-panel'], [InterpolatePanel, 'interp-panel'], [InpaintPanel, 'inpaint-panel'],
     [AnomalyPanel, 'anomaly-panel'], [StyleTransferPanel, 'cvae-panel'], [CompressPanel, 'compress-panel'], [BlurPanel, 'blur-panel']]) {
     addPanel(new Panel(uses), $(root));
   }
-  const shared = parseShareHash(location.hash);
-  const session = loadSession();
   const resumed = shared ? null : await sessionEntry(session);
-  await loadModel(MODELS.find((m) => m.file === shared?.model) ?? resumed ?? MODELS[0]);
+  const first = MODELS.find((m) => m.file === shared?.model) ?? resumed ?? MODELS[0];
+  await loadModel(first, first === firstShipped ? firstShippedBytes : null);
+  metrics.startup.modelAt = performance.now();
   // A link (or this tab's own hash, after a reload) names the model and point; the session brings back the rest.
   await restoreSession(session, !shared || shared.model === session.model).catch((err) => showError(err, 'the last session'));
   await openSharedView();

@@ -1,6 +1,6 @@
 // The WebAssembly engine: one instance of the wasm module, replaced by a fresh one if it ever
 // panics (a Rust panic aborts the instance, which then throws WebAssembly.RuntimeError).
-import { wasmUrl } from './wasm.js';
+import { wasmModule } from './boot.js';
 
 let current = null;
 let exports = null;
@@ -12,7 +12,8 @@ export async function startEngine() {
   // A different URL gives a separate module record, hence a separate wasm instance.
   const url = new URL(`../pkg/vae.js${generation > 1 ? `?instance=${generation}` : ''}`, import.meta.url);
   const mod = await import(url.href);
-  exports = await mod.default({ module_or_path: wasmUrl() });
+  // The module compiled once at start-up (www/boot.js) makes each fresh instance.
+  exports = await mod.default({ module_or_path: await wasmModule });
   current = mod;
   return mod;
 }

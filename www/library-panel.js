@@ -10,7 +10,6 @@ import { paintTiles } from './images.js';
 import { setStatus, showError } from './status.js';
 import { metrics } from './metrics.js';
 import { STORES, THUMBNAILS, get, list, newId, put, remove, removeAll, thumbnailOf, update } from './library.js';
-import { zipSync } from './vendor/fflate.js';
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const slug = (name) => name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'vae';
@@ -239,6 +238,7 @@ export class LibraryPanel {
         const bytes = source.blob ? new Uint8Array(await source.blob.arrayBuffer()) : await pngOf(source);
         entries[source.path] = [bytes, { level: 0 }];
       }
+      const { zipSync } = await import('./vendor/fflate.js'); // 90 KB, only for this download: not at start-up
       blob = new Blob([zipSync(entries)], { type: 'application/zip' });
       file = `${slug(r.name)}.zip`;
     }

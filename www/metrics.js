@@ -6,6 +6,9 @@ export const metrics = {
   ready: false,
   wasmBuild, // 'relaxed' (fused multiply-add) or 'simd128': which of the two wasm builds runs (www/wasm.js)
   firstGridAt: 0,
+  // Start-up, in ms since navigation start: the app's module running, the wasm instance ready, the
+  // first model's bytes in, that model parsed, the first grid on screen, the test-set scatter drawn.
+  startup: { appAt: 0, engineAt: 0, modelBytesAt: 0, modelAt: 0, firstGridAt: 0, scatterAt: 0 },
   gridPaints: 0,
   gridBands: 0,
   gridsFromWorkers: 0, // grids decoded on the two grid workers rather than on the main thread

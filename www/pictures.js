@@ -23,10 +23,7 @@ export class PicturesPanel {
     Object.assign(this, { onSet, onPick, onSaved });
     this.set = null;
     this.added = 0; // drawings and frames added, for their file names
-    this.worker = new Worker(new URL('./picture-worker.js', import.meta.url), { type: 'module' });
-    this.worker.onmessage = ({ data }) => this.#onMessage(data);
-    this.worker.onerror = (e) => showError(e.message || 'the picture worker failed', 'your pictures');
-    this.worker.postMessage({ type: 'options', options: this.options() });
+    this.worker = null; // started with the first pictures (its wasm would compete with the page's start)
     for (const id of ['images-files', 'images-folder']) {
       const input = $(id);
       input.addEventListener('change', () => {
@@ -93,6 +90,12 @@ export class PicturesPanel {
 
   #post(msg, transfer) {
     $('images-progress').removeAttribute('value'); // busy until the worker reports
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./picture-worker.js', import.meta.url), { type: 'module' });
+      this.worker.onmessage = ({ data }) => this.#onMessage(data);
+      this.worker.onerror = (e) => showError(e.message || 'the picture worker failed', 'your pictures');
+      if (msg.type !== 'options') this.worker.postMessage({ type: 'options', options: this.options() });
+    }
     this.worker.postMessage(msg, transfer);
   }
 

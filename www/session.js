@@ -28,3 +28,12 @@ export function saveSession(snapshot, later = false) {
   if (later) timer = setTimeout(write, 500);
   else write();
 }
+
+/** `{ model, z }` from a location hash `#model=<file>&z=<comma-separated numbers>`, or null. */
+export function parseShareHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const model = params.get('model');
+  const z = (params.get('z') ?? '').split(',').filter((s) => s !== '').map(Number);
+  if (!model || z.length === 0 || z.some((v) => !Number.isFinite(v))) return null;
+  return { model, z: Float32Array.from(z) };
+}

@@ -7,15 +7,6 @@ import { $ } from '../dom.js';
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** `{ model, z }` from a location hash `#model=<file>&z=<comma-separated numbers>`, or null. */
-export function parseShareHash(hash) {
-  const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const model = params.get('model');
-  const z = (params.get('z') ?? '').split(',').filter((s) => s !== '').map(Number);
-  if (!model || z.length === 0 || z.some((v) => !Number.isFinite(v))) return null;
-  return { model, z: Float32Array.from(z) };
-}
-
 /** The shortest decimal that reads back as the same float32 `v`, so a link holds the point exactly. */
 export function shortestF32(v) {
   for (let digits = 1; digits < 10; digits++) {
