@@ -6,6 +6,60 @@
 
 use candle_core::{bail, Result};
 
+/// The relaxed-SIMD build's product: gemm's blocking with fused multiply-add microkernels.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+use crate::relaxed_gemm::gemm as product;
+
+/// `gemm::gemm` with the arguments both builds share (`dst` = `alpha`·`dst` + `beta`·`lhs`·`rhs`,
+/// `dst` read only when `read_dst`), single-threaded.
+///
+/// # Safety
+/// As for `gemm::gemm`: each operand holds its matrix at the given strides and `dst` overlaps neither.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_cs: isize,
+    dst_rs: isize,
+    read_dst: bool,
+    lhs: *const f32,
+    lhs_cs: isize,
+    lhs_rs: isize,
+    rhs: *const f32,
+    rhs_cs: isize,
+    rhs_rs: isize,
+    alpha: f32,
+    beta: f32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            read_dst,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
 /// A `rows` × `cols` matrix read from `data`: row r starts at `r·row_stride` (a row-major matrix
 /// whose leading columns are taken has a stride wider than `cols`); or the transpose of one.
 #[derive(Clone, Copy, Debug)]
@@ -76,46 +130,7 @@ pub fn matmul(dst: &mut [f32], a: View, b: View, accumulate: bool) -> Result<()>
     // inside their slices for r < rows, c < cols), `dst` holds m·n values with rows n apart, and
     // `dst` is a unique borrow, so it overlaps neither operand.
     unsafe {
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        crate::relaxed_gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a_cs,
-            a_rs,
-            b.data.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-        );
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a_cs,
-            a_rs,
-            b.data.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+        product(m, n, k, dst.as_mut_ptr(), 1, n as isize, accumulate, a.data.as_ptr(), a_cs, a_rs, b.data.as_ptr(), b_cs, b_rs, 1.0, 1.0);
     }
     Ok(())
 }
