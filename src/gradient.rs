@@ -1,14 +1,14 @@
 //! The training gradient. For the MLP it is written by hand: one forward and one backward pass, with the
 //! bias, ReLU, reparameterisation, KL and sigmoid/binary-cross-entropy work fused into single
-//! loops and only the products the gradient needs.
+//! loops and only the products the gradient needs, each through [`crate::matmul`] (gemm's blocking;
+//! the relaxed-SIMD browser build's fused multiply-add kernels).
 //!
 //! candle's autograd gives the same numbers (tests/gradient.rs checks them to 1e-4) but costs more
 //! here: it also computes the gradient of the input images (a product as large as the encoder's
 //! first layer, a sixth of a step's arithmetic), and builds each weight's gradient through extra
 //! passes over it (a zero tensor to add into, and a strided add for the transposed weight). In
 //! wasm, the encoder's first layer, whose input is mostly blank pixels (about 80% of an MNIST
-//! digit's), runs its two products over the non-zero pixels only ([`FirstLayer`]); the other
-//! products are candle's matmul.
+//! digit's), runs its two products over the non-zero pixels only ([`FirstLayer`]).
 //!
 //! With `n` images, scale c = 1/B (B the whole batch), the loss Σᵢ (reconᵢ + β·klᵢ)·c and
 //!   a₁ = x W₁ᵀ + b₁, h₁ = relu(a₁)   s = h₁ W₂ᵀ + b₂ = [μ, log σ²]   z = μ + ε·σ
@@ -26,9 +26,10 @@
 //! the reference both hand-written passes are tested against.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Module, Result, Tensor};
+use candle_core::{Result, Tensor};
 
 use crate::loss::negative_elbo_with_noise;
+use crate::matmul::{column_sums, multiply, View};
 use crate::model::Vae;
 use crate::parallel::{Minibatch, PartGradient};
 
@@ -61,7 +62,7 @@ pub fn autograd_gradient(vae: &Vae, part: &Minibatch, batch_size: usize, beta: f
 /// How the encoder's first layer multiplies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstLayer {
-    /// candle's matmul.
+    /// A dense product ([`crate::matmul`]).
     Dense,
     /// Over the non-zero inputs only ([`SparseInput`]). In wasm this made training 9–14% faster
     /// (6,000 → 6,860 samples/s on one worker, 8,050 → 8,790 on two); natively gemm's AVX-512
@@ -97,15 +98,18 @@ pub fn negative_elbo_gradient_with(
     let device = part.x.device();
 
     // Encoder.
-    let enc_in = mlp.condition(&part.x, part.y.as_ref())?;
-    let sparse = (first_layer == FirstLayer::SkipZeroInputs).then(|| SparseInput::new(&enc_in)).transpose()?;
-    let w1 = enc0.weight();
-    let a1 = match &sparse {
-        Some(x) => x.times_transposed(w1)?,
-        None => enc_in.matmul(&w1.t()?)?,
+    let enc_in = rows(&mlp.condition(&part.x, part.y.as_ref())?)?; // [n, D]: the pixels (and one-hot labels)
+    let (hidden, d) = enc0.weight().dims2()?;
+    let w1 = rows(enc0.weight())?; // [H, D]
+    let sparse = (first_layer == FirstLayer::SkipZeroInputs).then(|| SparseInput::new(&enc_in, d));
+    let mut h1 = match &sparse {
+        Some(x) => x.times_transposed(&w1, hidden),
+        None => multiply(View::new(&enc_in, n, d)?, View::new(&w1, hidden, d)?.t())?,
     };
-    let h1 = relu_with_bias(a1, enc0.bias())?;
-    let s = rows(&enc2.forward(&h1)?)?;
+    relu_with_bias_in_place(&mut h1, &bias_of(enc0)?);
+    let w2 = rows(enc2.weight())?; // [2L, H]
+    let mut s = multiply(View::new(&h1, n, hidden)?, View::new(&w2, 2 * l, hidden)?.t())?;
+    add_bias(&mut s, &bias_of(enc2)?);
     let eps = rows(&part.eps)?;
 
     // Reparameterisation and KL, per latent value.
@@ -113,42 +117,52 @@ pub fn negative_elbo_gradient_with(
     let z = Tensor::from_vec(posterior.z.clone(), (n, l), device)?;
 
     // Decoder, then the fused sigmoid/BCE pass: the reconstruction sum and dℓ.
-    let dec_in = mlp.condition(&z, part.y.as_ref())?;
-    let h3 = relu_with_bias(dec_in.matmul(&dec0.weight().t()?)?, dec0.bias())?;
-    let mut logits = rows(&h3.matmul(&dec2.weight().t()?)?)?;
-    if let Some(b) = dec2.bias() {
-        add_bias(&mut logits, &rows(b)?);
-    }
-    let recon_sum = bce_gradient(&mut logits, &rows(&part.x)?, pixels, scale);
-    let d_logits = Tensor::from_vec(logits, (n, pixels), device)?;
+    let dec_in = rows(&mlp.condition(&z, part.y.as_ref())?)?; // [n, width]
+    let (dec_hidden, width) = dec0.weight().dims2()?; // width: L, or L + C for a conditional model
+    let (w3, w4) = (rows(dec0.weight())?, rows(dec2.weight())?); // [H, width], [P, H]
+    let mut h3 = multiply(View::new(&dec_in, n, width)?, View::new(&w3, dec_hidden, width)?.t())?;
+    relu_with_bias_in_place(&mut h3, &bias_of(dec0)?);
+    let mut d_logits = multiply(View::new(&h3, n, dec_hidden)?, View::new(&w4, pixels, dec_hidden)?.t())?;
+    add_bias(&mut d_logits, &bias_of(dec2)?);
+    let recon_sum = bce_gradient(&mut d_logits, &rows(&part.x)?, pixels, scale); // the logits become dℓ
 
     let mut grads = GradStore::default();
-    // A layer's gradients from its output's gradient `d_out` and its input: d_outᵀ · input for the
-    // weight, d_out's column sums for the bias.
-    let mut put = |layer: &candle_nn::Linear, d_out: &Tensor, d_weight: Tensor| -> Result<()> {
-        grads.insert(layer.weight(), d_weight);
+    // A layer's gradients: `d_weight` (d_outᵀ · its input) and, for the bias, the column sums of
+    // its output's gradient `d_out` [n, out].
+    let mut put = |layer: &candle_nn::Linear, d_out: &[f32], d_weight: Vec<f32>| -> Result<()> {
+        let (out, inputs) = layer.weight().dims2()?;
+        grads.insert(layer.weight(), Tensor::from_vec(d_weight, (out, inputs), device)?);
         if let Some(b) = layer.bias() {
-            grads.insert(b, d_out.sum(0)?);
+            grads.insert(b, Tensor::from_vec(column_sums(d_out, out), out, device)?);
         }
         Ok(())
     };
-    put(dec2, &d_logits, d_logits.t()?.matmul(&h3)?)?;
-    let d_a3 = relu_backward(d_logits.matmul(dec2.weight())?, &h3)?;
-    put(dec0, &d_a3, d_a3.t()?.matmul(&dec_in)?)?;
-    let dz = rows(&d_a3.matmul(dec0.weight())?)?;
-    let width = dec_in.dim(1)?; // L, or L + C for a conditional model
+    let d_logits_view = View::new(&d_logits, n, pixels)?;
+    put(dec2, &d_logits, multiply(d_logits_view.t(), View::new(&h3, n, dec_hidden)?)?)?;
+    let mut d_a3 = multiply(d_logits_view, View::new(&w4, pixels, dec_hidden)?)?;
+    relu_backward_in_place(&mut d_a3, &h3);
+    put(dec0, &d_a3, multiply(View::new(&d_a3, n, dec_hidden)?.t(), View::new(&dec_in, n, width)?)?)?;
+    let dz = multiply(View::new(&d_a3, n, dec_hidden)?, View::new(&w3, dec_hidden, width)?)?;
 
     // Through the reparameterisation and the KL term to s = [μ, log σ²].
     let ds = posterior_gradient(&s, &posterior, &eps, &dz, width, kl_scale);
-    let ds = Tensor::from_vec(ds, (n, 2 * l), device)?;
-    put(enc2, &ds, ds.t()?.matmul(&h1)?)?;
-    let d_a1 = relu_backward(ds.matmul(enc2.weight())?, &h1)?;
+    put(enc2, &ds, multiply(View::new(&ds, n, 2 * l)?.t(), View::new(&h1, n, hidden)?)?)?;
+    let mut d_a1 = multiply(View::new(&ds, n, 2 * l)?, View::new(&w2, 2 * l, hidden)?)?;
+    relu_backward_in_place(&mut d_a1, &h1);
     let d_w1 = match &sparse {
-        Some(x) => x.weight_gradient(&d_a1)?,
-        None => d_a1.t()?.matmul(&enc_in)?,
+        Some(x) => x.weight_gradient(&d_a1, hidden),
+        None => multiply(View::new(&d_a1, n, hidden)?.t(), View::new(&enc_in, n, d)?)?,
     };
     put(enc0, &d_a1, d_w1)?;
     Ok(PartGradient { recon_sum, kl_sum: posterior.kl_sum, grads })
+}
+
+/// A layer's bias (zeros when it has none).
+fn bias_of(layer: &candle_nn::Linear) -> Result<Vec<f32>> {
+    match layer.bias() {
+        Some(b) => rows(b),
+        None => Ok(vec![0f32; layer.weight().dim(0)?]),
+    }
 }
 
 /// The reparameterised sample of each image and what its gradient needs.
@@ -233,18 +247,16 @@ struct SparseInput {
 }
 
 impl SparseInput {
-    fn new(x: &Tensor) -> Result<Self> {
-        let (n, d) = x.dims2()?;
-        let values = rows(x)?;
-        let entries =
+    /// The row-major matrix `values`, rows `d` wide.
+    fn new(values: &[f32], d: usize) -> Self {
+        let entries: Vec<Vec<(usize, f32)>> =
             values.chunks_exact(d.max(1)).map(|row| row.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).collect()).collect();
-        Ok(Self { n, d, entries })
+        Self { n: entries.len(), d, entries }
     }
 
-    /// This [n, D] times `w`ᵀ for `w` [H, D]: [n, H], one row of wᵀ per non-zero entry.
-    fn times_transposed(&self, w: &Tensor) -> Result<Tensor> {
-        let (h, d) = w.dims2()?;
-        let wt = transpose(&rows(w)?, h, d);
+    /// This [n, D] times `w`ᵀ for `w` [H, D] (row-major): [n, H], one row of wᵀ per non-zero entry.
+    fn times_transposed(&self, w: &[f32], h: usize) -> Vec<f32> {
+        let wt = transpose(w, h, self.d);
         let mut out = vec![0f32; self.n * h];
         for (row, entries) in out.chunks_exact_mut(h.max(1)).zip(&self.entries) {
             for &(p, v) in entries {
@@ -253,23 +265,21 @@ impl SparseInput {
                 }
             }
         }
-        Tensor::from_vec(out, (self.n, h), w.device())
+        out
     }
 
     /// The gradient of the weight [H, D] of `self · wᵀ` from its output's gradient `d_out` [n, H]:
     /// d_outᵀ · self, built as its transpose [D, H] one row update per non-zero entry.
-    fn weight_gradient(&self, d_out: &Tensor) -> Result<Tensor> {
-        let h = d_out.dim(1)?;
-        let g = rows(d_out)?;
+    fn weight_gradient(&self, d_out: &[f32], h: usize) -> Vec<f32> {
         let mut out = vec![0f32; self.d * h];
-        for (g_row, entries) in g.chunks_exact(h.max(1)).zip(&self.entries) {
+        for (g_row, entries) in d_out.chunks_exact(h.max(1)).zip(&self.entries) {
             for &(p, v) in entries {
                 for (o, &g) in out[p * h..(p + 1) * h].iter_mut().zip(g_row) {
                     *o += v * g;
                 }
             }
         }
-        Tensor::from_vec(transpose(&out, self.d, h), (h, self.d), d_out.device())
+        transpose(&out, self.d, h)
     }
 }
 
@@ -292,25 +302,6 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 /// The values of a tensor as one row-major vector.
 pub(crate) fn rows(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()?.to_vec1()
-}
-
-/// relu(`a` + `bias`) for `a` [n, H] and `bias` [H], in one pass.
-fn relu_with_bias(a: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-    let shape = a.shape().clone();
-    let mut values = rows(&a)?;
-    match bias {
-        Some(b) => relu_with_bias_in_place(&mut values, &rows(b)?),
-        None => values.iter_mut().for_each(|v| *v = v.max(0.0)),
-    }
-    Tensor::from_vec(values, shape, a.device())
-}
-
-/// The gradient through a ReLU: `d_out` where the ReLU's output `out` is positive, else 0.
-fn relu_backward(d_out: Tensor, out: &Tensor) -> Result<Tensor> {
-    let shape = d_out.shape().clone();
-    let mut d = rows(&d_out)?;
-    relu_backward_in_place(&mut d, &rows(out)?);
-    Tensor::from_vec(d, shape, d_out.device())
 }
 
 /// relu(m + bias) in place, rows `bias.len()` wide.

@@ -110,6 +110,13 @@ impl<'a> View<'a> {
     }
 }
 
+/// `a` [m, k] · `b` [k, n] as a new row-major [m, n] matrix.
+pub fn multiply(a: View, b: View) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; a.dims().0 * b.dims().1];
+    matmul(&mut out, a, b, false)?;
+    Ok(out)
+}
+
 /// `dst` [m, n] (row-major) = `a` [m, k] · `b` [k, n], or `dst` += `a` · `b` when `accumulate`.
 pub fn matmul(dst: &mut [f32], a: View, b: View, accumulate: bool) -> Result<()> {
     let ((m, k), (k2, n)) = (a.dims(), b.dims());
