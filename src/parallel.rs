@@ -9,7 +9,7 @@
 //! sides, since floating-point addition commutes, so both take the same Adam step and stay identical.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{CpuStorage, Result, Storage, Tensor, Var};
 
 /// The images of one step and their reparameterisation noise.
 pub struct Minibatch {
@@ -74,7 +74,7 @@ pub fn flatten(grads: &GradStore, params: &[Var]) -> Result<Vec<f32>> {
     let mut flat = Vec::with_capacity(params.iter().map(|v| v.elem_count()).sum());
     for var in params {
         match grads.get(var) {
-            Some(g) => flat.extend(g.flatten_all()?.to_vec1::<f32>()?),
+            Some(g) => with_values(g, |values| flat.extend_from_slice(values))?,
             None => flat.resize(flat.len() + var.elem_count(), 0.0),
         }
     }
@@ -83,16 +83,53 @@ pub fn flatten(grads: &GradStore, params: &[Var]) -> Result<Vec<f32>> {
 
 /// The inverse of [`flatten`]: `flat` must hold exactly one value per element of `params`.
 pub fn unflatten(flat: &[f32], params: &[Var]) -> Result<GradStore> {
+    let mut grads = GradStore::default();
+    for (var, values) in params.iter().zip(split(flat, params)?) {
+        grads.insert(var, Tensor::from_slice(values, var.shape(), var.device())?);
+    }
+    Ok(grads)
+}
+
+/// Adds another part's flattened gradient ([`flatten`]) and sums into `total`: each parameter's
+/// sum is made in one pass, with no tensor of the other part's values in between.
+pub fn add_flat(total: &mut PartGradient, flat: &[f32], recon_sum: f64, kl_sum: f64, params: &[Var]) -> Result<()> {
+    total.recon_sum += recon_sum;
+    total.kl_sum += kl_sum;
+    for (var, other) in params.iter().zip(split(flat, params)?) {
+        let sum = match total.grads.get(var) {
+            Some(own) => with_values(own, |own| own.iter().zip(other).map(|(a, b)| a + b).collect::<Vec<f32>>())?,
+            None => other.to_vec(),
+        };
+        total.grads.insert(var, Tensor::from_vec(sum, var.shape(), var.device())?);
+    }
+    Ok(())
+}
+
+/// `flat` cut into one slice per parameter of `params`; it must hold exactly one value per element.
+fn split<'a>(flat: &'a [f32], params: &[Var]) -> Result<Vec<&'a [f32]>> {
     let expected: usize = params.iter().map(|v| v.elem_count()).sum();
     if flat.len() != expected {
         candle_core::bail!("a gradient of {} values for a model with {expected} parameters", flat.len());
     }
-    let mut grads = GradStore::default();
-    let mut offset = 0;
-    for var in params {
-        let n = var.elem_count();
-        grads.insert(var, Tensor::from_slice(&flat[offset..offset + n], var.shape(), var.device())?);
-        offset += n;
+    let mut rest = flat;
+    Ok(params
+        .iter()
+        .map(|var| {
+            let (values, tail) = rest.split_at(var.elem_count());
+            rest = tail;
+            values
+        })
+        .collect())
+}
+
+/// `f` of a tensor's values in row-major order: read in place when it is a contiguous f32 CPU
+/// tensor (a gradient always is), copied out otherwise.
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (Storage::Cpu(CpuStorage::F32(values)), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            return Ok(f(&values[start..end]));
+        }
     }
-    Ok(grads)
+    Ok(f(&t.flatten_all()?.to_vec1::<f32>()?))
 }

@@ -274,12 +274,8 @@ fn two_workers_swapping_flat_parts_match_whole_batch_steps() {
                 kl_sum: mine.kl_sum,
                 grads: parallel::unflatten(&wire[i], trainer.params()).unwrap(),
             };
-            let other = PartGradient {
-                recon_sum: own[theirs].recon_sum,
-                kl_sum: own[theirs].kl_sum,
-                grads: parallel::unflatten(&wire[theirs], trainer.params()).unwrap(),
-            };
-            parallel::accumulate(&mut total, &other, trainer.params()).unwrap();
+            // As the browser's workers do: the other part arrives flat and is added in place.
+            parallel::add_flat(&mut total, &wire[theirs], own[theirs].recon_sum, own[theirs].kl_sum, trainer.params()).unwrap();
             reports.push(trainer.apply(b, total).unwrap());
         }
         assert_eq!(reports[0].stats, reports[1].stats, "step {step}: both workers see the same batch statistics");
@@ -294,7 +290,8 @@ fn two_workers_swapping_flat_parts_match_whole_batch_steps() {
     assert_eq!(first.epoch(), whole.epoch());
 }
 
-/// A flat gradient of the wrong length is refused with a message, not a panic.
+/// A flat gradient of the wrong length is refused with a message, not a panic, whether it is
+/// unflattened or added to a part.
 #[test]
 fn unflatten_refuses_a_wrong_length() {
     let trainer = Trainer::new(config(2, 16, 0), &Device::Cpu).unwrap();
@@ -302,4 +299,13 @@ fn unflatten_refuses_a_wrong_length() {
     let Err(err) = parallel::unflatten(&vec![0.0; n - 1], trainer.params()) else { panic!("a short gradient must be refused") };
     assert!(err.to_string().contains("parameters"), "{err}");
     assert!(parallel::unflatten(&vec![0.0; n], trainer.params()).is_ok());
+    let mut total = PartGradient::default();
+    let Err(err) = parallel::add_flat(&mut total, &vec![0.0; n + 1], 0.0, 0.0, trainer.params()) else {
+        panic!("a long gradient must be refused")
+    };
+    assert!(err.to_string().contains("parameters"), "{err}");
+    parallel::add_flat(&mut total, &vec![0.5; n], 1.0, 2.0, trainer.params()).unwrap();
+    parallel::add_flat(&mut total, &vec![0.25; n], 1.0, 2.0, trainer.params()).unwrap();
+    assert_eq!((total.recon_sum, total.kl_sum), (2.0, 4.0));
+    assert_eq!(parallel::flatten(&total.grads, trainer.params()).unwrap(), vec![0.75; n], "two flat parts add up");
 }

@@ -215,8 +215,7 @@ impl Trainer {
     /// `step` returns.
     #[wasm_bindgen(js_name = finishStep)]
     pub fn finish_step(&mut self, other: &[f32], other_recon: f64, other_kl: f64) -> Result<JsValue, JsError> {
-        let other = self.part_of(other, other_recon, other_kl)?;
-        self.finish(Some(other))
+        self.finish(Some((other, other_recon, other_kl)))
     }
 
     // While the first worker measures how fast it is alone (`crate::parallel` timing in
@@ -349,14 +348,15 @@ impl Trainer {
         Ok(PartGradient { recon_sum, kl_sum, grads })
     }
 
-    /// Applies this trainer's pending part plus `other` (the rest of the batch), if any.
-    fn finish(&mut self, other: Option<PartGradient>) -> Result<JsValue, JsError> {
+    /// Applies this trainer's pending part plus `other` (the rest of the batch: its flat gradient
+    /// and summed loss terms), if any.
+    fn finish(&mut self, other: Option<(&[f32], f64, f64)>) -> Result<JsValue, JsError> {
         let Some((mut total, batch_size)) = self.pending.take() else {
             return Err(JsError::new("finishing a step without a part gradient"));
         };
         self.batch = None;
-        if let Some(other) = other {
-            parallel::accumulate(&mut total, &other, self.trainer.params()).map_err(js_error)?;
+        if let Some((flat, recon, kl)) = other {
+            parallel::add_flat(&mut total, flat, recon, kl, self.trainer.params()).map_err(js_error)?;
         }
         let r = self.trainer.apply(batch_size, total).map_err(js_error)?;
         report(r)
