@@ -329,7 +329,7 @@ function activateModel(model, bytes, entry, live = false) {
   syncModelSelect();
   onNextFrame('recon', updateReconstruction, 0);
   afterFirstGrid(() => modelChanged(live));
-  onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4);
+  afterFirstGrid(() => onNextFrame('train-recons', () => paintTestReconstructions().catch((err) => showError(err, 'test digits')), 4));
   if (sameShape) return; // weights streaming in: nothing else about the page changes
   state.pictureOptions?.free();
   state.pictureOptions = pictureOptions(entry, model);
@@ -341,7 +341,9 @@ function activateModel(model, bytes, entry, live = false) {
   if (live) return;
   setProgress(1);
   setStatus(`Ready: ${entry.label} (${model.description}). Draw, hover the map, or move the sliders.`);
-  computeScatter(model, entry.dataset).catch((err) => showError(err, 'test-set scatter'));
+  // The test set (a 1.6 MB download, parsed in about a tenth of a second) waits for the first grid.
+  const job = state.scatterJob;
+  afterFirstGrid(() => job === state.scatterJob && computeScatter(model, entry.dataset).catch((err) => showError(err, 'test-set scatter')));
 }
 
 /** Adds (or replaces) a model entry that carries its own bytes, e.g. one trained in this tab. */

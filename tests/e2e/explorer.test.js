@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, drawStrokes, screenshotAllPanels, startApp } from './harness.js';
+import { staticModuleGraph } from './module-graph.js';
 
 // Pearson correlation of the 28×28 input with its reconstruction. Measured (Chromium 156): the
 // 2-D model gives 0.79 for the "1" and 0.73 for the "0", the 16-D model 0.97–0.99; an input against
@@ -181,6 +182,17 @@ const mouseAway = () => page.mouse.move(2, 2);
 
 // ---------------------------------------------------------------------------------------------
 // Tests
+
+test('index.html preloads every module of the start-up (the import graph of boot.js and app.js) and the wasm glue, and nothing else', async () => {
+  const preloaded = await page.evaluate(() => [...document.querySelectorAll('link[rel=modulepreload]')].map((l) => new URL(l.href).pathname.slice(1)));
+  const graph = staticModuleGraph(ROOT, ['www/boot.js', 'www/app.js']).filter((m) => m !== 'www/boot.js' && m !== 'www/app.js');
+  assert.deepEqual([...preloaded].sort(), [...graph, 'pkg/vae.js'].sort());
+  assert.equal(new Set(preloaded).size, preloaded.length, 'each module once');
+  // Start-up is timed from navigation: the app's module ran, the wasm was ready, the first model was parsed, then the grid was painted.
+  const s = await page.evaluate(() => window.vaeMetrics.startup);
+  assert.ok(s.appAt > 0 && s.appAt <= s.engineAt && s.engineAt <= s.modelAt && s.modelAt <= s.firstGridAt, JSON.stringify(s));
+  assert.deepEqual(problems, []);
+});
 
 test('the page loads the 2-D model and scatters the whole test set', async () => {
   assert.match(await page.textContent('[data-testid=status]'), /^Ready: .*784-512-2\)/);
