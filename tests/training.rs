@@ -15,7 +15,7 @@ use vae::{ImageShape, VaeConfig};
 /// and Fashion-MNIST regression bounds for what shipped (see the README; 2-D's target of 147 is
 /// not met).
 const CONV_16D_BOUND: f64 = 97.5;
-const CONV_2D_BOUND: f64 = 150.5;
+const CONV_2D_BOUND: f64 = 149.5;
 const CONV_FASHION_16D_BOUND: f64 = 239.5;
 
 fn config(latent: usize, hidden: usize, seed: u64) -> TrainConfig {
