@@ -45,6 +45,13 @@ const MIN_GRID_CHANGE = 50;
 // it trains (the grid workers would need a third and fourth core) and the scatter is rasterised in
 // wasm (filling paths took up to 20 ms).
 const LONG_TASK_MS = 50;
+// The bound the test holds on a busy 2-core machine: a single task just over 50 ms comes from the
+// main thread waiting for a core (seen at 55–58 ms in about one run in ten of the full suite,
+// CPU time 12–25 ms), so at most MAX_LONG_TASKS of them are allowed, and none over GROSS_TASK_MS.
+// The regressions it is for are far above that: one conv grid decoded on the main thread takes
+// 100–160 ms here, and it would come every half second of training.
+const MAX_LONG_TASKS = 2;
+const GROSS_TASK_MS = 100;
 // Fine-tuning the shipped 2-D model: its held-out −ELBO on those 1,000 images is ~148 (the file's
 // own metadata says 147.6 on all 10,000), a fresh model starts at ~540.
 const MAX_FINETUNE_START = 200;
@@ -307,7 +314,7 @@ test('training from scratch lowers the held-out loss, changes the grid and keeps
   assert.deepEqual(problems, []);
 });
 
-test(`no main-thread task over ${LONG_TASK_MS} ms while training`, async () => {
+test(`at most ${MAX_LONG_TASKS} main-thread tasks over ${LONG_TASK_MS} ms while training, none over ${GROSS_TASK_MS} ms`, async () => {
   assert.ok(longTasks, 'the training test recorded the long tasks of its window');
   // The observer itself works in this browser: a deliberate 80 ms task is reported. (It runs from
   // a timer: code run directly by page.evaluate is not an event-loop task and is never reported.)
@@ -325,7 +332,8 @@ test(`no main-thread task over ${LONG_TASK_MS} ms while training`, async () => {
   assert.ok(observed, 'the long-task observer reports a deliberate 80 ms task');
   const over = longTasks.tasks.filter((e) => e.ms > LONG_TASK_MS);
   const max = Math.max(0, ...longTasks.tasks.map((e) => e.ms));
-  assert.ok(over.length === 0, `${over.length} main-thread task(s) over ${LONG_TASK_MS} ms in the ${(longTasks.windowMs / 1000).toFixed(1)} s `
+  if (over.length) console.log(`# ${over.length} main-thread task(s) over ${LONG_TASK_MS} ms (max ${max} ms) while training`);
+  assert.ok(over.length <= MAX_LONG_TASKS && max <= GROSS_TASK_MS, `${over.length} main-thread task(s) over ${LONG_TASK_MS} ms in the ${(longTasks.windowMs / 1000).toFixed(1)} s `
     + `training window (max ${max} ms); ms after Start → duration: ${over.map((e) => `${e.at}→${e.ms}`).join(', ')}; `
     + `1-min load average ${longTasks.load} on ${availableParallelism()} cores; training: ${longTasks.workers}`);
   assert.deepEqual(problems, []);
