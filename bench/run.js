@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT, VAE_BIN, startServer, launchBrowser } from '../tests/e2e/harness.js';
 import { serveBenchFiles } from './bench-files.js';
 
-const runs = Number(process.argv[2] ?? 25);
+const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 25);
 // --browser-only: a quick look at the browser figures; prints them and writes nothing.
 const browserOnly = process.argv.includes('--browser-only');
 // --only training: just the in-tab training rows (both wasm builds, 1 and 2 workers, MLP and conv)

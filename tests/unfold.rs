@@ -82,6 +82,10 @@ fn channels_last_unfold_is_the_nchw_unfold_reordered_and_fold_is_its_adjoint() {
     let ours = Tensor::from_vec(rows.clone(), (b * positions, 16 * c), &Device::Cpu).unwrap().matmul(&w_last.t().unwrap()).unwrap();
     let theirs = x.conv2d(&weight, 1, 2, 1, 1).unwrap().permute((0, 2, 3, 1)).unwrap().reshape((b * positions, o)).unwrap();
     assert!(max_diff(&ours, &theirs) < 1e-4, "differs by {}", max_diff(&ours, &theirs));
+    // Into a buffer of an earlier step: every value is written, the padding's zeros too.
+    let mut stale = vec![f32::NAN; rows.len()];
+    p.unfold_channels_last_into(&nhwc, b, &mut stale).unwrap();
+    assert_eq!(stale, rows);
 
     // <unfold(x), r> = <x, fold(r)> for a random r.
     let r: Vec<f32> = random(&[rows.len()], DType::F32, 9).flatten_all().unwrap().to_vec1().unwrap();

@@ -124,10 +124,9 @@ impl Patches {
         let (oh, ow) = self.sides()?;
         self.check_channels_last(images.len(), batch)?;
         out.resize(batch * oh * ow * self.per_patch(), 0.0);
-        let c = self.channels;
-        self.each_tap_channels_last(batch, (oh, ow), |pixel, row| match pixel {
-            Some(pixel) => out[row..row + c].copy_from_slice(&images[pixel..pixel + c]),
-            None => out[row..row + c].fill(0.0),
+        self.each_run_channels_last(batch, (oh, ow), |pixel, row, len| match pixel {
+            Some(pixel) => out[row..row + len].copy_from_slice(&images[pixel..pixel + len]),
+            None => out[row..row + len].fill(0.0),
         });
         Ok(())
     }
@@ -146,12 +145,13 @@ impl Patches {
         if rows.len() != batch * oh * ow * self.per_patch() {
             bail!("fold of {} values with a window for {batch} images of {} patches of {}", rows.len(), oh * ow, self.per_patch());
         }
-        let c = self.channels;
         out.clear();
-        out.resize(batch * self.height * self.width * c, 0.0);
-        self.each_channels_last(batch, (oh, ow), |pixel, row| {
-            for (d, &v) in out[pixel..pixel + c].iter_mut().zip(&rows[row..row + c]) {
-                *d += v;
+        out.resize(batch * self.height * self.width * self.channels, 0.0);
+        self.each_run_channels_last(batch, (oh, ow), |pixel, row, len| {
+            if let Some(pixel) = pixel {
+                for (d, &v) in out[pixel..pixel + len].iter_mut().zip(&rows[row..row + len]) {
+                    *d += v;
+                }
             }
         });
         Ok(())
@@ -165,30 +165,38 @@ impl Patches {
         Ok(())
     }
 
-    /// For each patch position and kernel tap inside `batch` channels-last images, `visit(where
-    /// the pixel's C values start in the images, where they start in the unfolded rows)`.
-    fn each_channels_last(&self, batch: usize, sides: (usize, usize), mut visit: impl FnMut(usize, usize)) {
-        self.each_tap_channels_last(batch, sides, |pixel, row| {
-            if let Some(pixel) = pixel {
-                visit(pixel, row)
-            }
-        })
-    }
-
-    /// As [`Self::each_channels_last`], for every kernel tap: `None` where it falls on padding.
-    fn each_tap_channels_last(&self, batch: usize, (oh, ow): (usize, usize), mut visit: impl FnMut(Option<usize>, usize)) {
+    /// For each patch position and kernel row inside `batch` channels-last images, the runs of
+    /// kernel taps along that row: `visit(where the run's pixels start in the images, or `None`
+    /// where it falls on padding, where it starts in the unfolded rows, its length in values)`.
+    /// Taps next to each other read pixels next to each other and fill neighbouring places of
+    /// the row (both ordered (x, c)), so the taps of a row that fall inside the image are one
+    /// run of up to k·C values: one copy instead of k (copies of C values each cost a
+    /// `memory.copy` call in the browser).
+    fn each_run_channels_last(&self, batch: usize, (oh, ow): (usize, usize), mut visit: impl FnMut(Option<usize>, usize, usize)) {
         let (c, w, h) = (self.channels, self.width, self.height);
         let Window { kernel: k, stride: s, padding: pad } = self.window;
         for b in 0..batch {
             for oy in 0..oh {
                 for ox in 0..ow {
                     let row = ((b * oh + oy) * ow + ox) * k * k * c;
+                    // The taps kx in first..last fall inside the image's width.
+                    let first = pad.saturating_sub(ox * s).min(k);
+                    let last = (w + pad).saturating_sub(ox * s).clamp(first, k);
                     for ky in 0..k {
-                        let iy = (oy * s + ky).checked_sub(pad).filter(|&y| y < h);
-                        for kx in 0..k {
-                            let ix = (ox * s + kx).checked_sub(pad).filter(|&x| x < w);
-                            let pixel = iy.zip(ix).map(|(iy, ix)| ((b * h + iy) * w + ix) * c);
-                            visit(pixel, row + (ky * k + kx) * c);
+                        let start = row + ky * k * c;
+                        let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&y| y < h) else {
+                            visit(None, start, k * c);
+                            continue;
+                        };
+                        if first > 0 {
+                            visit(None, start, first * c);
+                        }
+                        if last > first {
+                            let ix = ox * s + first - pad;
+                            visit(Some(((b * h + iy) * w + ix) * c), start + first * c, (last - first) * c);
+                        }
+                        if k > last {
+                            visit(None, start + last * c, (k - last) * c);
                         }
                     }
                 }
