@@ -15,8 +15,8 @@
 //! gives wasm on x86-64, so the loop spills. 8×4 without unrolling holds 8 accumulators, 2 lhs
 //! vectors and one broadcast. Measured in Chromium 156 on this project's 2-core machine (one
 //! worker, fastest of 20 steps, three runs each, 2026-12-07): conv 16-D training 906 → 1,060
-//! samples/s, MLP 784-512-2 5,470 → 6,564. 12×3 unrolled once tied on the conv net and lost on
-//! the MLP (6,400); 12×4 once, 936 (conv); 8×4 unrolled three times, 742. The plain build's
+//! samples/s, MLP 784-512-2 5,470 → 6,564. 12×3 not unrolled tied on the conv net and lost on
+//! the MLP (6,400); 12×4 not unrolled, 936 (conv); 8×4 unrolled three times, 742. The plain build's
 //! `f32x4.mul` + `f32x4.add` gained nothing from any of these tiles (conv 784 with gemm-f32's,
 //! 780 with 8×4, 765 with 12×3), so it keeps `gemm-f32`'s kernels.
 
