@@ -76,8 +76,8 @@ const uses = {
   wasm,
   model: () => state.model,
   entry: () => state.entry,
-  /** The current input, `{ image }`, or null: a loaded test image exactly, else the drawing. */
-  input: () => (state.drawing ? { image: state.drawing } : null),
+  /** The current input, `{ image, key }`, or null: a loaded test image exactly, else the drawing; `key` names it (metrics.input). */
+  input: () => (state.drawing ? { image: state.drawing, key: metrics.input } : null),
   testSet: (dataset = state.entry?.dataset ?? 'mnist') => testSet(dataset),
   decoderPoint: () => sliders.values(),
   say: (text) => setStatus(text),
@@ -117,11 +117,10 @@ function modelChanged(live) {
  * allows), each panel in its own task. Model changes alone (weights streaming in) do not count.
  */
 let inputTimer = 0;
-let inputKey = null;
 function inputChanged() {
   const key = `${pad.version}:${state.loadedTest?.index ?? ''}`;
-  if (key === inputKey) return;
-  inputKey = key;
+  if (key === metrics.input) return;
+  metrics.input = key;
   clearTimeout(inputTimer);
   inputTimer = setTimeout(() => eachPanelInItsOwnTask((p) => p.onInput()), 120);
 }

@@ -15,6 +15,7 @@ export const metrics = {
   gridsFromTrainer: 0, // grids decoded in the training worker while it trains
   lastGridMs: 0,
   reconUpdates: 0,
+  input: '', // the explorer's input now (the drawing's version, the loaded test image); a use panel tags its result with the input it is for
   lastReconMs: 0,
   scatterCount: 0,
   crashes: 0,

@@ -74,7 +74,15 @@ export async function openApp(context, baseUrl, path = '') {
  * canvas's own pixels; `steps` mouse moves between consecutive points.
  */
 export async function drawStrokes(page, strokes, steps = 1) {
-  const box = await page.locator('[data-testid=draw-canvas]').boundingBox();
+  const canvas = page.locator('[data-testid=draw-canvas]');
+  // Where the pointer goes now: the canvas scrolled into view, then (as a person sees it) drawn on
+  // screen. A panel out of view is not rendered (content-visibility: auto) and its contents take no
+  // pointer events until the frame after it scrolls into view, so a stroke at once would miss.
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const [x0, y0] = strokes[0][0];
+  await page.waitForFunction(([x, y]) => document.elementFromPoint(x, y)?.id === 'draw-canvas',
+    [box.x + (x0 * box.width) / 280, box.y + (y0 * box.height) / 280], { timeout: 10000 });
   const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
   for (const points of strokes) {
     await page.mouse.move(...at(points[0]));

@@ -247,7 +247,12 @@ test('the drawing, the decoder\'s point, the model and the training settings com
   assert.ok(before.some((a) => a > 0) && z === 0.12, `ink drawn, z0 = ${z}`);
   await page.reload({ waitUntil: 'commit' });
   await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
-  await page.waitForFunction(() => document.getElementById('draw-canvas').getContext('2d').getImageData(140, 140, 1, 1).data[3] > 0, null, { timeout: 10000 });
+  // The session is put back before `ready`; the wait is long only so that a busy machine cannot fail it.
+  await page.waitForFunction(() => document.getElementById('draw-canvas').getContext('2d').getImageData(140, 140, 1, 1).data[3] > 0, null, { timeout: 30000 })
+    .catch(async (err) => {
+      const seen = await page.evaluate(() => ({ session: localStorage.getItem('vae-session')?.slice(0, 300), status: document.getElementById('status').textContent }));
+      throw new Error(`${err.message}; the drawing did not come back: ${JSON.stringify(seen)}`);
+    });
   // Stroke for stroke: redrawn whole, the curves' antialiased edges differ a little from the
   // segment-by-segment drawing, and nothing else does.
   const after = await ink();
@@ -304,9 +309,12 @@ test('after one visit the app loads, draws, reconstructs and trains offline, and
     await page.reload({ waitUntil: 'commit' });
     await page.waitForFunction(() => window.vaeMetrics?.ready && window.vaeMetrics.gridPaints > 0, null, { timeout: 30000 });
     const recons = await page.evaluate(() => window.vaeMetrics.reconUpdates);
-    await tid('draw-canvas').scrollIntoViewIfNeeded();
     await drawStrokes(page, [[[140, 40], [140, 240]]], 4);
-    await page.waitForFunction((n) => window.vaeMetrics.reconUpdates > n, recons, { timeout: 10000 });
+    await page.waitForFunction((n) => window.vaeMetrics.reconUpdates > n, recons, { timeout: 30000 }).catch(async (err) => {
+      const seen = await page.evaluate(() => ({ recons: window.vaeMetrics.reconUpdates, inked: document.getElementById('draw-canvas').getContext('2d').getImageData(140, 140, 1, 1).data[3],
+        status: document.getElementById('status').textContent, model: Boolean(window.vaeMetrics.ready), readyState: document.readyState, scrollY }));
+      throw new Error(`${err.message}; no reconstruction of the stroke: ${JSON.stringify(seen)}`);
+    });
     await tid('train-subset').selectOption('1000');
     await tid('train-batch').selectOption('32');
     await tid('train-epochs').fill('1');

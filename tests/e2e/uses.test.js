@@ -82,9 +82,20 @@ async function afterUpdate(id, action) {
   await page.waitForFunction(([id, n]) => Number(document.getElementById(id).dataset.updates ?? 0) > n, [id, before], { timeout: 10000 });
 }
 
+/**
+ * Does `action` (a drawing, a loaded image), then waits for the anomaly score of the input it left:
+ * a stroke changes the input many times, and the panels score it as it pauses, so the first fresh
+ * score may be of half a stroke. Two frames on, the explorer has taken the last change (metrics.input).
+ */
+async function afterScore(action) {
+  await action();
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  await page.waitForFunction(() => document.getElementById('anomaly-score').dataset.input === window.vaeMetrics.input, null, { timeout: 10000 });
+}
+
 async function loadTestImage(index) {
   await page.getByTestId('test-index').fill(String(index));
-  await afterUpdate('anomaly-score', () => page.getByTestId('load-test').click());
+  await afterScore(() => page.getByTestId('load-test').click());
 }
 
 const draw = (strokes) => drawStrokes(page, strokes, 2);
@@ -211,7 +222,7 @@ test('anomaly percentiles: real test digits are mostly typical, scribbles mostly
   for (let i = 0; i < 20; i++) {
     await page.getByTestId('clear-button').click();
     const points = Array.from({ length: 16 }, () => [20 + 240 * rand(), 20 + 240 * rand()]); // a 16-point tangle
-    await afterUpdate('anomaly-score', () => draw([points]));
+    await afterScore(() => draw([points]));
     scribbles.push(await percentile());
   }
   const typical = digits.filter((p) => p < 90).length;
@@ -315,7 +326,7 @@ test('Fashion-MNIST models are selectable, with class names, and drawing still w
   assert.deepEqual(legend.slice(0, 3), ['T-shirt', 'Trouser', 'Pullover']);
   await page.waitForFunction(() => window.vaeMetrics.scatterCount === 10000, null, { timeout: 20000 });
   await page.getByTestId('clear-button').click();
-  await afterUpdate('anomaly-score', () => draw([[[140, 40], [140, 240]]]));
+  await afterScore(() => draw([[[140, 40], [140, 240]]]));
   const input = (await readCanvas('input-preview')).px;
   const recon = (await readCanvas('recon-canvas')).px;
   assert.ok(input.some((v) => v > 200), 'the stroke became the model input');
@@ -404,7 +415,7 @@ test('the conv 16-D model works in every panel: reconstruction, grid, sliders, g
   assert.ok(sumSquares(recon, truth) < 0.25 * errMean(truth), `conv reconstruction error ${sumSquares(recon, truth)} vs mean image ${errMean(truth)}`);
   // A drawn stroke is reconstructed.
   await page.getByTestId('clear-button').click();
-  await afterUpdate('anomaly-score', () => draw([[[140, 40], [140, 240]]]));
+  await afterScore(() => draw([[[140, 40], [140, 240]]]));
   assert.ok(Math.max(...(await readCanvas('recon-canvas')).px) > 128, 'the drawn 1 is reconstructed with ink');
   // The grid: tiles differ from their neighbours.
   const grid = await readCanvas('latent-grid');

@@ -77,6 +77,7 @@ export class AnomalyPanel {
       verdict.className = `verdict ${kind}`;
       const el = $('anomaly-score');
       el.dataset.updates = String(Number(el.dataset.updates ?? 0) + 1); // lets tests wait for a fresh score
+      el.dataset.input = input?.key ?? ''; // and for the score of a given input (metrics.input)
     };
     if (!this.ctx.model() || !input) return show('–', '–', '–', 'Draw or load an input to score it.', '');
     const { model, table, entry } = await this.scorer();
