@@ -9,6 +9,7 @@ pub mod arch;
 pub mod archive;
 pub mod compress;
 pub mod conditional;
+pub mod conv_forward;
 pub mod conv_gradient;
 pub mod data;
 pub mod gradient;

@@ -12,13 +12,19 @@
 //! libm call.
 //! [`Vae::encode`] and [`Vae::decode`] are the reference: tests/packed.rs checks this against them.
 //!
-//! Other architectures than the MLP run through candle's own operations behind the same
-//! interface ([`PackedVae`] holds the model itself then), so callers need not know which it is.
+//! The conv VAE runs [`crate::conv_forward`]'s pass on channels-last buffers, its weights
+//! permuted once here: the products are the same kernels as training's (fused multiply-add in the
+//! relaxed-SIMD build), where candle's own layers would run gemm's plain kernels and copy each
+//! activation between layouts. Callers need not know which architecture it is.
 
-use candle_core::{Device, Result, Tensor};
+use std::borrow::Cow;
+
+use candle_core::Result;
 use candle_nn::Linear;
 
-use crate::model::{one_hot, one_hot_rows, Vae};
+use crate::conv_forward::{ConvWeights, Scratch};
+use crate::matmul::swap_axes;
+use crate::model::{one_hot_rows, Vae};
 
 /// Output rows per register block.
 const MR: usize = 4;
@@ -89,7 +95,7 @@ pub struct PackedVae {
 #[derive(Clone, Debug)]
 enum Inference {
     Mlp(Box<[PackedLinear; 4]>),
-    Candle(Box<Vae>),
+    Conv(Box<ConvWeights>),
 }
 
 impl PackedVae {
@@ -100,7 +106,7 @@ impl PackedVae {
                 let [e0, e2, d0, d2] = mlp.layers();
                 Inference::Mlp(Box::new([PackedLinear::new(e0)?, PackedLinear::new(e2)?, PackedLinear::new(d0)?, PackedLinear::new(d2)?]))
             }
-            None => Inference::Candle(Box::new(vae.clone())),
+            None => Inference::Conv(Box::new(ConvWeights::new(vae)?)),
         };
         Ok(Self { latent: config.latent, classes: config.classes, pixels: vae.pixels(), net })
     }
@@ -114,10 +120,15 @@ impl PackedVae {
                 let x = self.with_labels(images, self.pixels, labels)?;
                 Ok(e2.forward(&e0.forward(&x, true), false))
             }
-            Inference::Candle(vae) => {
-                let (x, y) = self.tensors(images, self.pixels, labels)?;
-                let (mu, log_var) = vae.encode(&x, y.as_ref())?;
-                Tensor::cat(&[mu, log_var], 1)?.flatten_all()?.to_vec1()
+            Inference::Conv(w) => {
+                let n = self.row_count(images, self.pixels)?;
+                let hot = self.one_hot(n, labels)?;
+                let area = self.pixels / w.ch;
+                let x = if w.ch == 1 { Cow::Borrowed(images) } else { Cow::Owned(swap_axes(images, n, w.ch, area, 1)) }; // [n, H, W, C]
+                let mut scratch = Scratch::new();
+                let e = w.encode(&x, n, hot.as_deref(), &mut scratch)?;
+                scratch.keep([e.u0, e.h1, e.u1, e.h2]);
+                Ok(e.s)
             }
         }
     }
@@ -138,25 +149,28 @@ impl PackedVae {
                 let inputs = self.with_labels(z, self.latent, labels)?;
                 Ok(d2.forward(&d0.forward(&inputs, true), false))
             }
-            Inference::Candle(vae) => {
-                let (z, y) = self.tensors(z, self.latent, labels)?;
-                vae.decode_logits(&z, y.as_ref())?.flatten_all()?.to_vec1()
+            Inference::Conv(w) => {
+                let n = self.row_count(z, self.latent)?;
+                let inputs = self.with_labels(z, self.latent, labels)?;
+                let mut scratch = Scratch::new();
+                let d = w.decode(&inputs, n, &mut scratch)?;
+                let logits = if w.ch == 1 { d.logits } else { swap_axes(&d.logits, n, self.pixels / w.ch, w.ch, 1) }; // [n, C, H, W]
+                scratch.keep([d.h3, d.r3, d.h4, d.r5]);
+                Ok(logits)
             }
         }
     }
 
-    /// B rows of `width` values as a tensor [B, width] and the labels as one-hot rows [B, C].
-    fn tensors(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<(Tensor, Option<Tensor>)> {
-        let b = self.row_count(rows, width)?;
-        let x = Tensor::from_slice(rows, (b, width), &Device::Cpu)?;
-        let y = match (self.classes, labels) {
-            (0, None) => None,
+    /// The labels of B inputs as one-hot rows [B, C] for a conditional model (one label per
+    /// input, checked), or None for a plain one.
+    fn one_hot(&self, b: usize, labels: Option<&[u8]>) -> Result<Option<Vec<f32>>> {
+        match (self.classes, labels) {
+            (0, None) => Ok(None),
             (0, Some(_)) => candle_core::bail!("this VAE is not conditional: it takes no label"),
             (_, None) => candle_core::bail!("this conditional VAE needs a label for every input"),
-            (c, Some(labels)) if labels.len() == b => Some(one_hot(labels, c, &Device::Cpu)?),
+            (c, Some(labels)) if labels.len() == b => Ok(Some(one_hot_rows(labels, c)?)),
             (_, Some(labels)) => candle_core::bail!("{} labels for {b} inputs", labels.len()),
-        };
-        Ok((x, y))
+        }
     }
 
     fn row_count(&self, rows: &[f32], width: usize) -> Result<usize> {
@@ -171,22 +185,14 @@ impl PackedVae {
     /// for a conditional model: [B, width (+ C)].
     fn with_labels(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<Vec<f32>> {
         let b = self.row_count(rows, width)?;
-        match (self.classes, labels) {
-            (0, None) => Ok(rows.to_vec()),
-            (0, Some(_)) => candle_core::bail!("this VAE is not conditional: it takes no label"),
-            (_, None) => candle_core::bail!("this conditional VAE needs a label for every input"),
-            (c, Some(labels)) => {
-                if labels.len() != b {
-                    candle_core::bail!("{} labels for {b} inputs", labels.len());
-                }
-                let mut inputs = Vec::with_capacity(b * (width + c));
-                for (row, hot) in rows.chunks_exact(width).zip(one_hot_rows(labels, c)?.chunks_exact(c)) {
-                    inputs.extend_from_slice(row);
-                    inputs.extend_from_slice(hot);
-                }
-                Ok(inputs)
-            }
+        let Some(hot) = self.one_hot(b, labels)? else { return Ok(rows.to_vec()) };
+        let c = self.classes;
+        let mut inputs = Vec::with_capacity(b * (width + c));
+        for (row, hot) in rows.chunks_exact(width).zip(hot.chunks_exact(c)) {
+            inputs.extend_from_slice(row);
+            inputs.extend_from_slice(hot);
         }
+        Ok(inputs)
     }
 }
 

@@ -102,3 +102,48 @@ fn refuses_inputs_that_do_not_fit() {
     assert!(conditional.decode(&[0.0; 8], Some(&[10])).unwrap_err().to_string().contains("out of range"));
     assert!(conditional.decode(&[0.0; 8], Some(&[1, 2])).unwrap_err().to_string().contains("labels for 1"));
 }
+
+/// The conv VAE's inference (src/conv_forward.rs on channels-last buffers) against its candle
+/// layers: the shipped conv models on real digits and random points, and colour and conditional
+/// conv models of another shape at random initial weights.
+#[test]
+fn conv_inference_matches_the_candle_layers() {
+    let relative = |got: &[f32], expected: &[f32]| {
+        assert_eq!(got.len(), expected.len());
+        got.iter().zip(expected).map(|(a, e)| (a - e).abs() / e.abs().max(1.0)).fold(0f32, f32::max)
+    };
+    let colour = ImageShape::new(3, 12, 16).unwrap();
+    let mut models = vec![(shipped("conv-mnist-16d.safetensors"), 0), (shipped("conv-mnist-2d.safetensors"), 0)];
+    for classes in [0, 3] {
+        let config = vae::VaeConfig::conv(colour, 4, classes);
+        let varmap = vae::weights::init_varmap(config, &mut Rng::new(9 + classes as u64), &Device::Cpu).unwrap();
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu);
+        models.push((vae::Vae::new(vb, config).unwrap(), classes));
+    }
+    let digits = common::mnist_test().take(33);
+    for (vae, classes) in &models {
+        let packed = PackedVae::new(vae).unwrap();
+        let (l, p) = (vae.config().latent, vae.pixels());
+        let what = vae.config().describe();
+        for b in [1, 3, 33] {
+            let labels: Option<Vec<u8>> = (*classes > 0).then(|| (0..b).map(|i| (i % classes) as u8).collect());
+            let y = labels.as_ref().map(|ls| vae::model::one_hot(ls, *classes, &Device::Cpu).unwrap());
+            let z: Vec<f32> = Rng::new(b as u64).normal((b, l), &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let zt = Tensor::from_slice(&z, (b, l), &Device::Cpu).unwrap();
+            let reference: Vec<f32> = vae.decode_logits(&zt, y.as_ref()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let worst = relative(&packed.logits(&z, labels.as_deref()).unwrap(), &reference);
+            assert!(worst < 1e-5, "{what}, {b} points: logits differ by {worst} (relative)");
+            let pixels = if p == 784 {
+                digits.pixels_f32(0..b)
+            } else {
+                let u: Vec<f32> = Rng::new(b as u64 + 100).uniform(b * p, 1.0, &Device::Cpu).unwrap().to_vec1().unwrap();
+                u.into_iter().map(|v| v.max(0.0)).collect() // half the pixels blank
+            };
+            let x = Tensor::from_slice(&pixels, (b, p), &Device::Cpu).unwrap();
+            let (mu, log_var) = vae.encode(&x, y.as_ref()).unwrap();
+            let expected: Vec<f32> = Tensor::cat(&[mu, log_var], 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let worst = relative(&packed.encode(&pixels, labels.as_deref()).unwrap(), &expected);
+            assert!(worst < 1e-5, "{what}, {b} images: mu/log_var differ by {worst} (relative)");
+        }
+    }
+}
