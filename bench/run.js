@@ -1,20 +1,24 @@
-// The benchmark: this app (candle → wasm, and the native `vae`) against TensorFlow.js (wasm, SIMD)
-// and PyTorch (CPU) on the same model, weights, data, batch and optimiser, in one run.
+// The benchmark: this app (candle → wasm, and the native `vae`) against TensorFlow.js (wasm, SIMD),
+// onnxruntime-web (wasm, SIMD, 1 and 2 threads) and PyTorch (CPU) on the same model, weights, data,
+// batch and optimiser, in one run.
 // Prints a table and writes bench/results.json.
-// Usage: node bench/run.js [runs=25] [--browser-only | --only training | --only startup]
+// Usage: node bench/run.js [runs=25] [--browser-only | --only training | --only startup | --only ort | --only panel]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, VAE_BIN, startServer, launchBrowser } from '../tests/e2e/harness.js';
 import { serveBenchFiles } from './bench-files.js';
+import { panelBench } from './panel.js';
 
 const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 25);
 // --browser-only: a quick look at the browser figures; prints them and writes nothing.
 const browserOnly = process.argv.includes('--browser-only');
 // --only training: just the in-tab training rows (both wasm builds, 1 and 2 workers, MLP and conv)
 // and PyTorch's conv 16-D on 2 threads right after, the figures the conv issue's ratio needs.
-// --only startup: just the cold and warm start-up rows. Both print and write nothing.
+// --only startup: just the cold and warm start-up rows. --only ort: the grid and drawing rows beside
+// onnxruntime-web. --only panel: the training panel's own figures and responsiveness. These print
+// and write nothing.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const GRID_FLOP = 400 * 2 * (2 * 512 + 512 * 784);
@@ -59,20 +63,57 @@ async function browserBench() {
     const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent)).match(/Chrome\/([\d.]+)/)?.[1];
     const steps = Math.max(20, runs);
     if (only === 'startup') return { version, startup: await startupBench(server) };
+    if (only === 'panel') return { version, panel: await panelBench(server) };
     const training = await appTraining(page, steps);
     if (only === 'training') return { version, training };
+    if (only === 'ort') {
+      const inPage = { mlp: await page.evaluate((n) => window.runBench(n), runs), conv: await page.evaluate((n) => window.runBench(n, 'conv-mnist-16d.safetensors'), runs) };
+      return { version, inPage, ort: await ortBench(context, server) };
+    }
     const inPage = await page.evaluate((n) => window.runBench(n), runs);
     const theirs = await page.evaluate((n) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n), Math.min(steps, 20));
     // The same for the conv VAE (16-D): the shipped model's grid and drawing, and TF.js training it from scratch.
     const convInPage = await page.evaluate((n) => window.runBench(n, 'conv-mnist-16d.safetensors'), runs);
     const convTheirs = await page.evaluate(([n, m]) => window.runTrainWorker('/bench/tfjs-train-worker.js', 'classic', n, m), [10, TRAINED.conv]);
     await page.close();
+    const ort = await ortBench(context, server);
     const startup = await startupBench(server);
-    return { version, training, inPage, theirs, startup, conv: { inPage: convInPage, theirs: convTheirs } };
+    const panel = await panelBench(server);
+    return { version, training, inPage, theirs, ort, startup, panel, conv: { inPage: convInPage, theirs: convTheirs } };
   } finally {
     await close();
     server.close();
   }
+}
+
+/**
+ * (a) and (b) with onnxruntime-web on 1 and 2 threads (one page load each: ORT fixes its thread
+ * count at its first session), for both models; null (with the reason) without the ONNX graphs,
+ * which bench/onnx_export.py writes from the shipped weights into bench/onnx/.
+ */
+const ONNX_DIR = join(ROOT, 'bench/onnx');
+async function ortBench(context, server) {
+  const python = join(ROOT, 'bench/venv/bin/python');
+  try {
+    execFileSync(python, [join(ROOT, 'bench/onnx_export.py'), ONNX_DIR], { stdio: 'pipe' });
+  } catch (err) {
+    return { skipped: `onnxruntime-web skipped: the ONNX graphs could not be written (${String(err.stderr ?? err.message).trim().split('\n').pop()}; scripts/bench.sh sets up bench/venv with onnx)` };
+  }
+  const out = {};
+  for (const threads of [1, 2]) {
+    const page = await context.newPage();
+    try {
+      await page.goto(`${server.url}bench/ort-page.html?threads=${threads}`);
+      await page.waitForFunction(() => window.benchReady);
+      out[threads] = {
+        mlp: await page.evaluate((n) => window.runOrt(n, 'mnist-2d.safetensors'), runs),
+        conv: await page.evaluate((n) => window.runOrt(n, 'conv-mnist-16d.safetensors'), runs),
+      };
+    } finally {
+      await page.close();
+    }
+  }
+  return out;
 }
 
 /**
@@ -114,6 +155,38 @@ function torchRate(arch, latent, threads) {
   }
 }
 
+/**
+ * onnxruntime-web beside this app: `inPage` holds runBench's figures by model ('mlp', 'conv'),
+ * `ort` ortBench's. Ratios are ORT's time over ours (the issue's target: ≥ 1.5).
+ */
+function printOrt(inPage, ort) {
+  if (ort.skipped) {
+    console.log(`\n${ort.skipped}`);
+    return;
+  }
+  const ms = (v, digits = 1) => `${v.toFixed(digits)} ms`;
+  const row = (label, ours, theirs, digits = 1) => `| ${label} | ${ms(ours, digits)} | ${ms(theirs, digits)} | ${(theirs / ours).toFixed(2)} |`;
+  console.log(`\n| browser | this app | onnxruntime-web (wasm, SIMD${ort[2].mlp.isolated ? ', threads' : ''}) | speed-up (target ≥ 1.5) |\n|---|---|---|---|`);
+  for (const [model, label] of [['mlp', '784-512-2'], ['conv', 'conv 16-D']]) {
+    const ours = inPage[model].ours;
+    const [one, two] = [ort[1][model], ort[2][model]];
+    console.log(row(`${label}: 20×20 grid, decode + paint, 2 workers / ORT 2 threads`, ours.grid.median, two.grid.median));
+    console.log(row(`${label}: the same, main thread / ORT 1 thread`, ours.gridOneCore.median, one.grid.median));
+    const faster = Math.min(one.drawing.median, two.drawing.median, inPage[model].tfjs.drawing.median);
+    console.log(row(`${label}: one drawing, encode + decode / the faster of ORT and TF.js`, ours.drawing.median, faster, 3));
+  }
+  const diff = Math.max(...[1, 2].flatMap((n) => [ort[n].mlp.maxDiff, ort[n].conv.maxDiff]));
+  console.log(`\nORT decodes the same grids as candle to max |Δ| = ${diff.toExponential(1)} per pixel (graphs: bench/onnx_export.py)`);
+}
+
+/** The panel's own figures (bench/panel.js): what a person sees while it trains, and while the map zooms. */
+function printPanel(p) {
+  console.log(`\nthe training panel, default settings, cores auto: ${p.samplesPerS.toFixed(0)} samples/s shown (${p.workers})`);
+  for (const [what, r] of [['training', p.training], ['zooming the map (grids on the two grid workers)', p.zooming]]) {
+    console.log(`while ${what}: longest main-thread task ${r.longestTaskMs.toFixed(1)} ms (target ≤ 50), 99th-percentile frame ${r.frameP99Ms.toFixed(1)} ms over ${r.frames} frames`);
+  }
+}
+
 /** The in-tab training rates by build; with `torchConv2` (--training-only) the conv ratio to PyTorch measured right after. */
 function printTraining(t, torchConv2) {
   console.log('| in-tab training, batch 128 | ' + t.builds.map((b) => `${b} build (samples/s)`).join(' | ') + ' |');
@@ -136,6 +209,15 @@ function printTraining(t, torchConv2) {
 if (only === 'training') {
   const { training } = await browserBench();
   printTraining(training, torchRate('conv', 16, 2));
+  process.exit(0);
+}
+if (only === 'ort') {
+  const { inPage, ort } = await browserBench();
+  printOrt(inPage, ort);
+  process.exit(0);
+}
+if (only === 'panel') {
+  printPanel((await browserBench()).panel);
   process.exit(0);
 }
 if (only === 'startup') {
@@ -192,6 +274,18 @@ const oursStep = 128 / rate('mlp', 2) * 1000; // ms per step of 128
 const oursOneCoreStep = 128 / rate('mlp', 1) * 1000;
 const tfjsStep = median(b.theirs.stepMs);
 const torchConv2 = native.out['conv 16-D on 1×28×28@2']?.torch ?? null;
+/** onnxruntime-web's figures for `model` ('mlp' or 'conv'): grid on 1 and 2 threads, the faster drawing; null when skipped. */
+function ortKeys(model) {
+  if (b.ort.skipped) return null;
+  const [one, two] = [b.ort[1][model], b.ort[2][model]];
+  return {
+    grid_ms_1_thread: one.grid.median,
+    grid_ms_2_threads: two.grid.median,
+    drawing_ms: Math.min(one.drawing.median, two.drawing.median),
+    cross_origin_isolated: two.isolated,
+    grid_max_abs_diff_vs_candle: Math.max(one.maxDiff, two.maxDiff),
+  };
+}
 const results = {
   date: new Date().toISOString(),
   machine: `${execFileSync('nproc').toString().trim()} cores; Chromium ${b.version}`,
@@ -205,13 +299,25 @@ const results = {
     train_samples_per_s_one_core: 128 / (oursOneCoreStep / 1000),
     first_grid_ms: b.startup.cold.firstGridAt,
     first_grid_ms_warm: b.startup.warm.firstGridAt,
+    warm_first_grid_ms: b.startup.warm.firstGridAt,
+    train_cores_auto: b.panel.coresAuto,
+    train_samples_per_s_auto: b.panel.coresAuto ? rate('mlp', b.panel.coresAuto) : null,
+    train_speedup_two_cores: rate('mlp', 2) / rate('mlp', 1),
+    panel_samples_per_s: b.panel.samplesPerS,
+    longest_task_ms_training: b.panel.training.longestTaskMs,
+    frame_p99_ms_training: b.panel.training.frameP99Ms,
+    longest_task_ms_zooming: b.panel.zooming.longestTaskMs,
+    frame_p99_ms_zooming: b.panel.zooming.frameP99Ms,
     startup: b.startup,
     tfjs: {
       grid_ms: b.inPage.tfjs.grid.median,
       drawing_ms: b.inPage.tfjs.drawing.median,
       train_samples_per_s: 128 / (tfjsStep / 1000),
       backend: b.inPage.tfjs.backend,
+      conv_train_samples_per_s: 128 / (median(b.conv.theirs.stepMs) / 1000),
     },
+    conv: { train_samples_per_s: rate('conv', 2), train_samples_per_s_one_core: rate('conv', 1), grid_ms: b.conv.inPage.ours.grid.median },
+    ort: ortKeys('mlp'),
   },
   conv_browser: {
     grid_ms: b.conv.inPage.ours.grid.median,
@@ -228,9 +334,11 @@ const results = {
       train_backend: b.conv.theirs.backend,
       train_wasm_error: b.conv.theirs.wasmError ?? null,
     },
+    ort: ortKeys('conv'),
   },
   native: { train_samples_per_s: native.out, note: native.torchNote },
-  wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: t.rates[`mlp@2@${t.picked}`].memoryBytes / 2 ** 20 },
+  ort_note: b.ort.skipped ?? null,
+  wasm: { bytes: wasmBytes, gzip_bytes: wasmGzip, peak_memory_mb: t.rates[`mlp@2@${t.picked}`].memoryBytes / 2 ** 20, relaxed_simd_used: t.picked === 'relaxed' },
   training_by_build: Object.fromEntries(Object.entries(t.rates).map(([k, v]) => [k, v.median])),
   wasm_build: t.picked,
 };
@@ -277,6 +385,8 @@ if (torchConv2) {
   const best = Math.max(c.train_samples_per_s, c.train_samples_per_s_one_core);
   console.log(`conv 16-D in the tab (the faster of 1 and 2 workers, what 'auto' keeps) / PyTorch on 2 threads: ${best.toFixed(0)} / ${torchConv2.toFixed(0)} = ${(best / torchConv2).toFixed(2)}`);
 }
+printOrt({ mlp: b.inPage, conv: b.conv.inPage }, b.ort);
+printPanel(b.panel);
 console.log('');
 printTraining(t);
 console.log('\n| native training, batch 128 | vae (samples/s) | PyTorch CPU (samples/s) | vae / PyTorch |\n|---|---|---|---|');

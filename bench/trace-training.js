@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { startServer, launchBrowser, openApp } from '../tests/e2e/harness.js';
+import { rendererMainThread } from './panel.js';
 
 const args = process.argv.slice(2);
 const seconds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
@@ -67,14 +68,7 @@ try {
 }
 
 function report(events, shown) {
-  const names = new Map(); // "pid:tid" → thread name
-  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, e.args.name);
-  const mainKeys = [...names].filter(([, n]) => n === 'CrRendererMain').map(([k]) => k);
-  // The app's renderer: the main thread with the most top-level task time.
-  const tasksOf = (key) => events.filter((e) => `${e.pid}:${e.tid}` === key && e.ph === 'X' && e.name === 'RunTask');
-  const key = mainKeys.sort((a, b) => tasksOf(b).length - tasksOf(a).length)[0];
-  const onMain = events.filter((e) => `${e.pid}:${e.tid}` === key && e.ph === 'X');
-  const tasks = onMain.filter((e) => e.name === 'RunTask').sort((a, b) => a.ts - b.ts);
+  const { key, names, onMain, tasks } = rendererMainThread(events);
   const t0 = tasks[0]?.ts ?? 0;
   const span = ((tasks.at(-1)?.ts ?? 0) - t0) / 1e6;
   const wall = tasks.reduce((s, e) => s + (e.dur ?? 0), 0) / 1000;
