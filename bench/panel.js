@@ -30,8 +30,9 @@ async function responsiveness(context, page, during) {
   await page.evaluate(() => {
     window.benchFrames = [];
     const frame = (t) => {
+      if (!window.benchFrames) return; // the recording has ended
       window.benchFrames.push(t);
-      if (window.benchFrames) requestAnimationFrame(frame);
+      requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
   });

@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use candle_core::Result;
 use candle_nn::Linear;
 
-use crate::conv_forward::{ConvWeights, Scratch};
+use crate::conv_forward::{self, ConvWeights, Scratch};
 use crate::matmul::swap_axes;
 use crate::model::{one_hot_rows, Vae};
 
@@ -183,16 +183,9 @@ impl PackedVae {
 
     /// Rows of `width` values (B images or latent points), each followed by its one-hot label
     /// for a conditional model: [B, width (+ C)].
-    fn with_labels(&self, rows: &[f32], width: usize, labels: Option<&[u8]>) -> Result<Vec<f32>> {
-        let b = self.row_count(rows, width)?;
-        let Some(hot) = self.one_hot(b, labels)? else { return Ok(rows.to_vec()) };
-        let c = self.classes;
-        let mut inputs = Vec::with_capacity(b * (width + c));
-        for (row, hot) in rows.chunks_exact(width).zip(hot.chunks_exact(c)) {
-            inputs.extend_from_slice(row);
-            inputs.extend_from_slice(hot);
-        }
-        Ok(inputs)
+    fn with_labels<'a>(&self, rows: &'a [f32], width: usize, labels: Option<&[u8]>) -> Result<Cow<'a, [f32]>> {
+        let hot = self.one_hot(self.row_count(rows, width)?, labels)?;
+        conv_forward::with_labels(rows, width, hot.as_deref(), self.classes)
     }
 }
 
